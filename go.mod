@@ -1,0 +1,3 @@
+module github.com/smgw/smgw
+
+go 1.26.8
