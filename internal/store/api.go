@@ -136,9 +136,9 @@ type LogReport struct {
 
 // Stats are counters of the store since Open.
 type Stats struct {
-	Appended       uint64    // readings made durable
-	Deferred       uint64    // readings accepted by AppendDeferred and not yet durable
-	Commits        uint64    // write transactions
+	Appended       uint64 // readings made durable
+	Deferred       uint64 // readings accepted by AppendDeferred and not yet durable
+	Commits        uint64 // write transactions
 	Compactions    uint64
 	JournalBytes   int       // sealed journal bytes awaiting compaction
 	LastCommit     time.Time // when the last transaction committed
