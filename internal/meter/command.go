@@ -69,7 +69,7 @@ func (c Command) Validate() error {
 	}
 	if c.Meter != "" {
 		if err := c.Meter.Validate(); err != nil {
-			return fmt.Errorf("%w %s: %v", ErrCommand, c.ID, err)
+			return fmt.Errorf("%w %s: %w", ErrCommand, c.ID, err)
 		}
 	}
 	if !c.Expires.IsZero() && !c.Issued.IsZero() && c.Expires.Before(c.Issued) {

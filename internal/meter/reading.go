@@ -29,7 +29,7 @@ func (id MeterID) Validate() error {
 	}
 	for i, c := range []byte(id) {
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("._-:", c) >= 0) {
-			return fmt.Errorf("%w: %q: byte %d (%q) is not a letter, digit or . _ - :", ErrMeterID, id, i, c)
+			return fmt.Errorf("%w: %q: byte %d (%q) is none of . _ - : and not a letter or digit", ErrMeterID, id, i, c)
 		}
 	}
 	return nil

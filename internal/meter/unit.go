@@ -189,8 +189,18 @@ func ParseUnit(s string) (Unit, error) {
 	return 0, fmt.Errorf("meter: unknown unit %q", s)
 }
 
-// MarshalText implements encoding.TextMarshaler with String.
-func (u Unit) MarshalText() ([]byte, error) { return []byte(u.String()), nil }
+// MarshalText implements encoding.TextMarshaler with String, except for
+// the codes String does not identify (a corrected volume shares its
+// symbol with the uncorrected one; codes outside the table print as
+// "unit(N)"): those are written as their decimal code, so that
+// UnmarshalText always gives back the same Unit.
+func (u Unit) MarshalText() ([]byte, error) {
+	s := u.String()
+	if back, err := ParseUnit(s); err != nil || back != u {
+		s = strconv.Itoa(int(u))
+	}
+	return []byte(s), nil
+}
 
 // UnmarshalText implements encoding.TextUnmarshaler with ParseUnit.
 func (u *Unit) UnmarshalText(b []byte) error {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"math/bits"
 	"strconv"
 	"strings"
@@ -96,8 +97,19 @@ func (v Value) Round(e int8) (Value, error) {
 		return v.Rescale(e)
 	}
 	n := int(e) - int(v.E)
-	if n >= len(pow10) {
+	switch {
+	case n > len(pow10):
+		// |M| < 10^19, so |v| < 0.1 units of 10^e: rounds to 0.
 		return Value{0, e}, nil
+	case n == len(pow10):
+		// 10^19 does not fit an int64, but |M| may still reach half of it.
+		switch {
+		case uabs(v.M) < 5e18:
+			return Value{0, e}, nil
+		case v.M < 0:
+			return Value{-1, e}, nil
+		}
+		return Value{1, e}, nil
 	}
 	p := pow10[n]
 	q, r := v.M/p, v.M%p
@@ -139,11 +151,17 @@ func align(a, b Value) (Value, Value, error) {
 	return a, b, nil
 }
 
-// Add returns v + w exactly, at the finer of the two exponents.
+// Add returns v + w exactly, at the finer of the two exponents;
+// ErrOverflow if the sum does not fit an int64 mantissa there.
 func (v Value) Add(w Value) (Value, error) {
 	a, b, err := align(v, w)
 	if err != nil {
-		return Value{}, err
+		// One operand does not fit at the finer exponent, but the sum
+		// still may (9223372036854775810 + -10).
+		if s, ok := bigSum(v, w, 1); ok {
+			return s, nil
+		}
+		return Value{}, fmt.Errorf("%w: %s + %s", ErrOverflow, v, w)
 	}
 	s := a.M + b.M
 	if (s > a.M) != (b.M > 0) {
@@ -152,12 +170,48 @@ func (v Value) Add(w Value) (Value, error) {
 	return Value{s, a.E}, nil
 }
 
-// Sub returns v − w exactly, at the finer of the two exponents.
+// Sub returns v − w exactly, at the finer of the two exponents;
+// ErrOverflow if the difference does not fit an int64 mantissa there.
 func (v Value) Sub(w Value) (Value, error) {
-	if w.M == math.MinInt64 {
+	a, b, err := align(v, w)
+	if err != nil {
+		if d, ok := bigSum(v, w, -1); ok {
+			return d, nil
+		}
 		return Value{}, fmt.Errorf("%w: %s − %s", ErrOverflow, v, w)
 	}
-	return v.Add(Value{-w.M, w.E})
+	d := a.M - b.M
+	if (d < a.M) != (b.M > 0) {
+		return Value{}, fmt.Errorf("%w: %s − %s", ErrOverflow, v, w)
+	}
+	return Value{d, a.E}, nil
+}
+
+// bigSum returns v + sign×w at the finer exponent, computed with big
+// integers, and whether it fits an int64 mantissa. It is the slow path for
+// operands that do not align.
+func bigSum(v, w Value, sign int) (Value, bool) {
+	e := min(v.E, w.E)
+	x := bigAt(v, e)
+	y := bigAt(w, e)
+	if sign < 0 {
+		x.Sub(x, y)
+	} else {
+		x.Add(x, y)
+	}
+	if !x.IsInt64() {
+		return Value{}, false
+	}
+	return Value{x.Int64(), e}, true
+}
+
+// bigAt returns v's mantissa at exponent e ≤ v.E.
+func bigAt(v Value, e int8) *big.Int {
+	x := big.NewInt(v.M)
+	if n := int64(v.E) - int64(e); n > 0 {
+		x.Mul(x, new(big.Int).Exp(big.NewInt(10), big.NewInt(n), nil))
+	}
+	return x
 }
 
 // MulInt returns v × n exactly.
@@ -271,7 +325,11 @@ func (v Value) Append(dst []byte) []byte {
 
 // ParseValue reads an exact decimal: "12.345", "-0.05", "1200", "+7",
 // "1.5e3". The exponent of the result keeps every digit given: "12.340" is
-// 12340e-3.
+// 12340e-3. Only trailing zeros that do not fit an int64 mantissa are
+// moved into the exponent instead, so that the String of every Value
+// parses back to an equal Value ("1" and 127 zeros is 1e18 × 10^109).
+// Errors wrap ErrValueSyntax, or ErrOverflow for more significant digits
+// than an int64 holds.
 func ParseValue(s string) (Value, error) {
 	t := s
 	if t == "" {
@@ -294,29 +352,46 @@ func ParseValue(s string) (Value, error) {
 	if intPart == "" && (!hasDot || frac == "") {
 		return Value{}, fmt.Errorf("%w: %q: no digits", ErrValueSyntax, s)
 	}
+	limit := uint64(math.MaxInt64) // the largest magnitude: 2^63-1, or 2^63 if negative
+	if neg {
+		limit++
+	}
 	var m uint64
-	nd := 0
+	zeros := 0 // zero digits read but not yet multiplied into m
 	for _, part := range []string{intPart, frac} {
 		for _, c := range []byte(part) {
 			if c < '0' || c > '9' {
 				return Value{}, fmt.Errorf("%w: %q: unexpected %q", ErrValueSyntax, s, c)
 			}
-			if m > (math.MaxInt64-9)/10 {
+			if c == '0' {
+				zeros++
+				continue
+			}
+			for ; zeros > 0; zeros-- {
+				if m > limit/10 {
+					return Value{}, fmt.Errorf("%w: %q has too many digits", ErrOverflow, s)
+				}
+				m *= 10
+			}
+			d := uint64(c - '0')
+			if m > (limit-d)/10 {
 				return Value{}, fmt.Errorf("%w: %q has too many digits", ErrOverflow, s)
 			}
-			m = m*10 + uint64(c-'0')
-			nd++
+			m = m*10 + d
 		}
 	}
-	exp -= len(frac)
+	// Keep the trailing zeros that fit; the rest scale the exponent.
+	for ; zeros > 0 && m <= limit/10; zeros-- {
+		m *= 10
+	}
+	exp += zeros - len(frac)
 	if exp < -128 || exp > 127 {
 		return Value{}, fmt.Errorf("%w: %q: exponent out of range", ErrValueSyntax, s)
 	}
-	mm := int64(m)
 	if neg {
-		mm = -mm
+		return Value{int64(-m), int8(exp)}, nil // -(2^63) wraps to MinInt64, as it should
 	}
-	return Value{mm, int8(exp)}, nil
+	return Value{int64(m), int8(exp)}, nil
 }
 
 // MarshalText implements encoding.TextMarshaler: the exact decimal string.
