@@ -3,7 +3,9 @@ package store
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -16,7 +18,11 @@ import (
 var testKey = bytes.Repeat([]byte{0x42}, 32)
 
 func testOptions() *Options {
-	return &Options{Keys: keys.Static{Key: testKey}}
+	o := &Options{Keys: keys.Static{Key: testKey}}
+	if v := os.Getenv("SMGW_BENCH_COMPACT_BYTES"); v != "" {
+		o.CompactBytes, _ = strconv.Atoi(v)
+	}
+	return o
 }
 
 // openTest opens a store in a fresh directory; at cleanup it closes the

@@ -106,17 +106,31 @@ func (s *Store) Outbox(channel string, after uint64, max int) ([]OutboxItem, err
 	return out, err
 }
 
+// putOutbox writes items as entries of at most about chunkSize bytes each
+// (see putChunked for why), the first numbered first.
 func (s *Store) putOutbox(tx *bolt.Tx, ch string, first uint64, items [][]byte) error {
 	ob, err := tx.Bucket(bucketOutbox).CreateBucketIfNotExists([]byte(ch))
 	if err != nil {
 		return err
 	}
 	ob.FillPercent = 1
-	key := binary.BigEndian.AppendUint64(nil, first)
-	v := binary.AppendUvarint(nil, uint64(len(items)))
-	s.w.buf = appendItems(s.w.buf[:0], items)
-	v = s.kr.Seal(v, s.w.buf, outboxAAD(ch, key))
-	return ob.Put(key, v)
+	for len(items) > 0 {
+		n, size := 0, 1+4+keysOverhead
+		for n < len(items) && (n == 0 || size+len(items[n])+binary.MaxVarintLen32 <= chunkSize) {
+			size += len(items[n]) + binary.MaxVarintLen32
+			n++
+		}
+		key := binary.BigEndian.AppendUint64(nil, first)
+		v := binary.AppendUvarint(nil, uint64(n))
+		s.w.buf = appendItems(s.w.buf[:0], items[:n])
+		v = s.kr.Seal(v, s.w.buf, outboxAAD(ch, key))
+		if err := ob.Put(key, v); err != nil {
+			return err
+		}
+		first += uint64(n)
+		items = items[n:]
+	}
+	return nil
 }
 
 func (s *Store) ackOutbox(tx *bolt.Tx, ch string, through uint64) error {

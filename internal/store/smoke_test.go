@@ -22,7 +22,7 @@ func TestSmoke(t *testing.T) {
 	if len(got) != 200 {
 		t.Fatalf("got %d", len(got))
 	}
-	s.compact()
+	s.Compact(ctx)
 	got = collect(t, s, Query{})
 	if len(got) != 200 || got[199].Value != rs[199].Value || !got[5].Time.Equal(rs[5].Time) {
 		t.Fatalf("after compact got %d %v", len(got), got[199])

@@ -25,7 +25,7 @@ import (
 var (
 	bucketMeta     = []byte("meta")
 	bucketReadings = []byte("readings") // readings/<meter>/ OBIS(6)|start(8) → sealed block
-	bucketJournal  = []byte("journal")  // journal/ seq(8) → sealed batch, until compaction
+	bucketJournal  = []byte("journal")  // journal/ seq(8)|part(2) → sealed batch in chunks, until compaction
 	bucketOutbox   = []byte("outbox")   // outbox/<channel>/ first seq(8) → count | sealed items
 	bucketLog      = []byte("log")      // log/<name>/ seq(8) → entry
 
@@ -127,13 +127,16 @@ func Open(path string, opts *Options) (*Store, error) {
 		o.LockTimeout = 500 * time.Millisecond
 	}
 	if o.DeferredFlush <= 0 {
-		o.DeferredFlush = 5 * time.Minute
+		o.DeferredFlush = 15 * time.Minute
 	}
 	if o.CompactEvery <= 0 {
-		o.CompactEvery = 15 * time.Minute
+		o.CompactEvery = time.Hour
 	}
 	if o.CompactBytes <= 0 {
-		o.CompactBytes = 1 << 20
+		o.CompactBytes = 4 << 20
+	}
+	if o.CommitWindow == 0 {
+		o.CommitWindow = 10 * time.Millisecond
 	}
 	for _, ch := range o.OutboxChannels {
 		if err := validChannel(ch); err != nil {
@@ -366,8 +369,7 @@ func (s *Store) load(tx *bolt.Tx) error {
 	}
 	// Replay the journal.
 	var jbytes int64
-	jc := tx.Bucket(bucketJournal).Cursor()
-	for k, v := jc.First(); k != nil; k, v = jc.Next() {
+	err = forEachChunked(tx.Bucket(bucketJournal), func(k, v []byte) error {
 		plain, err := s.kr.Open(nil, v, journalAAD(k))
 		if err != nil {
 			return fmt.Errorf("%w: %s: journal entry %x: %v", ErrCorrupt, s.path, k, err)
@@ -379,6 +381,10 @@ func (s *Store) load(tx *bolt.Tx) error {
 		if err != nil {
 			return fmt.Errorf("%w: %s: journal entry %x: %v", ErrCorrupt, s.path, k, err)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	s.stats.journalBytes.Store(jbytes)
 	return s.loadWriterState(tx)

@@ -22,7 +22,11 @@ const (
 	reqAck
 	reqLog
 	reqFlush
+	reqCompact  // fold the journal into blocks now
+	reqMaintain // apply retention now
 )
+
+func (k reqKind) data() bool { return k != reqCompact && k != reqMaintain }
 
 // request is one call waiting for the writer. Its result fields are set by
 // the writer before done is closed.
@@ -193,12 +197,13 @@ func (d *deferredBuf) isDue(now time.Time) bool {
 
 // writerState is owned by the writer goroutine (and by Open before it).
 type writerState struct {
-	enc         batchEncoder
-	buf, sealed []byte
-	outbox      map[string]*channelState // guarded by Store.mu for readers
-	logs        map[LogName]*logHead     // guarded by Store.mu for readers
-	lastCompact time.Time
-	lastMaint   time.Time
+	enc             batchEncoder
+	buf, sealed     []byte
+	outbox          map[string]*channelState // guarded by Store.mu for readers
+	logs            map[LogName]*logHead     // guarded by Store.mu for readers
+	lastCompact     time.Time
+	lastMaint       time.Time
+	lastCommitStart time.Time
 }
 
 type channelState struct {
@@ -230,8 +235,9 @@ func (s *Store) writer() {
 		select {
 		case r := <-s.reqs:
 			batch = append(batch[:0], r)
-			batch = s.drain(batch, false)
+			batch = s.gather(batch)
 			s.commit(batch)
+			s.runChores(batch)
 		case <-tick.C:
 			now := time.Now()
 			if s.deferred.isDue(now) {
@@ -248,9 +254,42 @@ func (s *Store) writer() {
 			// queued now is all there will be.
 			batch = s.drain(batch[:0], true)
 			s.commit(batch)
+			s.runChores(batch)
 			return
 		}
 	}
+}
+
+// gather collects the group of requests for the next commit. Under load
+// (the previous commit began less than CommitWindow ago) it waits out the
+// rest of the window for more requests, so that commits, each of which
+// costs an fsync and tens of kilobytes written whatever its size, come at
+// most every CommitWindow. An append arriving after a quiet spell commits
+// at once.
+func (s *Store) gather(batch []*request) []*request {
+	batch = s.drain(batch, false)
+	wait := s.opts.CommitWindow - time.Since(s.w.lastCommitStart)
+	if wait <= 0 || !batch[0].kind.data() {
+		return batch
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	n := 0
+	for _, r := range batch {
+		n += len(r.readings)
+	}
+	for n < maxBatchReadings {
+		select {
+		case r := <-s.reqs:
+			batch = append(batch, r)
+			n += len(r.readings)
+		case <-t.C:
+			return s.drain(batch, false)
+		case <-s.quit:
+			return batch
+		}
+	}
+	return batch
 }
 
 func (s *Store) drain(batch []*request, all bool) []*request {
@@ -275,11 +314,46 @@ type added struct {
 	p point
 }
 
+// runChores carries out the compaction and maintenance requests of a
+// batch, after its commit, and answers them.
+func (s *Store) runChores(batch []*request) {
+	compact, maintain := false, false
+	for _, r := range batch {
+		compact = compact || r.kind == reqCompact
+		maintain = maintain || r.kind == reqMaintain
+	}
+	if compact {
+		s.compact()
+	}
+	if maintain {
+		s.maintain()
+	}
+	for _, r := range batch {
+		if !r.kind.data() {
+			close(r.done)
+		}
+	}
+}
+
+// Compact folds the commit journal into reading blocks now (it also
+// happens by itself, see Options.CompactEvery).
+func (s *Store) Compact(ctx context.Context) error {
+	_, err := s.call(ctx, &request{kind: reqCompact})
+	return err
+}
+
+// maintainNow applies retention now (it also runs hourly).
+func (s *Store) maintainNow(ctx context.Context) error {
+	_, err := s.call(ctx, &request{kind: reqMaintain})
+	return err
+}
+
 // commit writes one group of requests (plus any deferred readings) in one
 // transaction, then publishes the result and answers every request.
 func (s *Store) commit(batch []*request) {
 	deferred := s.deferred.take()
 	start := time.Now()
+	s.w.lastCommitStart = start
 
 	// Decide what each request will do before the transaction, so that one
 	// bad request fails alone and a failed transaction changes no state.
@@ -393,7 +467,7 @@ func (s *Store) commit(batch []*request) {
 		s.w.buf = enc.appendTo(s.w.buf[:0])
 		s.w.sealed = s.kr.Seal(s.w.sealed[:0], s.w.buf, journalAAD(key))
 		jlen = len(s.w.sealed)
-		if err := j.Put(key, s.w.sealed); err != nil {
+		if err := putChunked(j, key, s.w.sealed); err != nil {
 			return err
 		}
 		if len(s.opts.OutboxChannels) > 0 {
@@ -420,7 +494,9 @@ func (s *Store) commit(batch []*request) {
 			if r.err == nil {
 				r.err = err
 			}
-			close(r.done)
+			if r.kind.data() {
+				close(r.done)
+			}
 		}
 		return
 	}
@@ -448,7 +524,9 @@ func (s *Store) commit(batch []*request) {
 	s.stats.lastCommit.Store(time.Now().UnixNano())
 	s.stats.lastTook.Store(int64(took))
 	for _, r := range batch {
-		close(r.done)
+		if r.kind.data() {
+			close(r.done)
+		}
 	}
 	if len(adds) > 0 {
 		s.publish(adds)
