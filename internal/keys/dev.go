@@ -63,7 +63,6 @@ func (d *Dev) Keyring(ctx context.Context) (*Keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.log.Warn("INSECURE: data keys come from a plaintext development key file, not a TPM", "path", d.path)
 	return NewKeyring(current, raw)
 }
 

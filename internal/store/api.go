@@ -78,6 +78,8 @@ type Options struct {
 	CommitWindow time.Duration
 	// NoSync skips fsync (tests that do not test durability only).
 	NoSync bool
+
+	stepPoints int // points per compaction step; tests set it small
 }
 
 // Query selects readings. Zero fields select everything.
@@ -151,7 +153,12 @@ type Stats struct {
 	JournalBytes   int       // sealed journal bytes awaiting compaction
 	LastCommit     time.Time // when the last transaction committed
 	LastCommitTook time.Duration
-	Meters         int
-	Series         int
-	FileBytes      int64
+	// LastCompactionTook is how long the last compaction ran, from start
+	// to end (appends commit between its steps); MaxCompactionStep is the
+	// longest of its steps, the most an append waited behind it.
+	LastCompactionTook time.Duration
+	MaxCompactionStep  time.Duration
+	Meters             int
+	Series             int
+	FileBytes          int64
 }

@@ -22,6 +22,9 @@ func testOptions() *Options {
 	if v := os.Getenv("SMGW_BENCH_COMPACT_BYTES"); v != "" {
 		o.CompactBytes, _ = strconv.Atoi(v)
 	}
+	if v := os.Getenv("SMGW_BENCH_COMMIT_WINDOW"); v != "" {
+		o.CommitWindow, _ = time.ParseDuration(v)
+	}
 	return o
 }
 

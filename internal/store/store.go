@@ -90,9 +90,10 @@ type Store struct {
 	w writerState
 
 	stats struct {
-		appended, commits, compactions atomic.Uint64
-		journalBytes                   atomic.Int64
-		lastCommit, lastTook, progress atomic.Int64
+		appended, commits, compactions  atomic.Uint64
+		journalBytes                    atomic.Int64
+		lastCommit, lastTook, progress  atomic.Int64
+		lastCompactTook, maxCompactStep atomic.Int64
 	}
 }
 
@@ -134,6 +135,9 @@ func Open(path string, opts *Options) (*Store, error) {
 	}
 	if o.CompactBytes <= 0 {
 		o.CompactBytes = 4 << 20
+	}
+	if o.stepPoints <= 0 {
+		o.stepPoints = compactStepPoints
 	}
 	if o.CommitWindow == 0 {
 		o.CommitWindow = 10 * time.Millisecond
@@ -387,6 +391,7 @@ func (s *Store) load(tx *bolt.Tx) error {
 		return err
 	}
 	s.stats.journalBytes.Store(jbytes)
+	s.w.journalSeq = tx.Bucket(bucketJournal).Sequence()
 	return s.loadWriterState(tx)
 }
 
@@ -505,12 +510,14 @@ func (s *Store) Path() string { return s.path }
 // Stats returns the store's counters.
 func (s *Store) Stats() Stats {
 	st := Stats{
-		Appended:       s.stats.appended.Load(),
-		Deferred:       uint64(s.deferred.len()),
-		Commits:        s.stats.commits.Load(),
-		Compactions:    s.stats.compactions.Load(),
-		JournalBytes:   int(s.stats.journalBytes.Load()),
-		LastCommitTook: time.Duration(s.stats.lastTook.Load()),
+		Appended:           s.stats.appended.Load(),
+		Deferred:           uint64(s.deferred.len()),
+		Commits:            s.stats.commits.Load(),
+		Compactions:        s.stats.compactions.Load(),
+		JournalBytes:       int(s.stats.journalBytes.Load()),
+		LastCommitTook:     time.Duration(s.stats.lastTook.Load()),
+		LastCompactionTook: time.Duration(s.stats.lastCompactTook.Load()),
+		MaxCompactionStep:  time.Duration(s.stats.maxCompactStep.Load()),
 	}
 	if t := s.stats.lastCommit.Load(); t != 0 {
 		st.LastCommit = time.Unix(0, t)

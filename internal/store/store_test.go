@@ -32,6 +32,14 @@ func (m model) add(rs ...meter.Reading) {
 	}
 }
 
+func (m model) meters() map[meter.MeterID]bool {
+	out := map[meter.MeterID]bool{}
+	for k := range m {
+		out[k.meter] = true
+	}
+	return out
+}
+
 func (m model) query(q Query) []meter.Reading {
 	var out []meter.Reading
 	for k, pts := range m {
@@ -80,10 +88,11 @@ func TestModel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	opts := testOptions()
 	opts.CompactBytes = 1 << 30 // compaction only when the test says
+	opts.stepPoints = 50        // many small steps
 	s, path := openTest(t, opts)
 	ctx := context.Background()
 	m := model{}
-	meters := []string{"a", "b", "elec-1"}
+	meters := []string{"a", "b", "elec-1", "x"}
 	obis := []string{"1-0:1.8.0", "1-0:2.8.0", "8-0:1.0.0", "1-0:1.7.0"}
 	for round := range 40 {
 		var batch []meter.Reading
@@ -103,9 +112,16 @@ func TestModel(t *testing.T) {
 			t.Fatal(err)
 		}
 		m.add(batch...)
-		switch rng.IntN(4) {
+		switch rng.IntN(5) {
 		case 0:
 			s.Compact(ctx)
+		case 4:
+			// Leave a compaction part done, with appends between its steps
+			// and a reopen (a crash would leave the same state on disk).
+			s.Append(ctx, rd("x", "1-0:1.8.0", t0.Add(time.Duration(round)*time.Second), 1, 0, meter.UnitWattHour))
+			m.add(rd("x", "1-0:1.8.0", t0.Add(time.Duration(round)*time.Second), 1, 0, meter.UnitWattHour))
+			s.testStartCompaction(ctx, 1)
+			fallthrough
 		case 1:
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
@@ -144,7 +160,7 @@ func TestModel(t *testing.T) {
 			t.Errorf("Latest(%s %s) = %v, want %v", k.meter, k.obis, got, latest)
 		}
 	}
-	if n := len(s.Meters()); n != len(meters) {
+	if n := len(s.Meters()); n != len(m.meters()) {
 		t.Errorf("Meters: %d, want %d", n, len(meters))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -39,10 +40,11 @@ type request struct {
 	logName  LogName
 	event    Event
 
-	seq  uint64
-	ev   Event
-	err  error
-	done chan struct{}
+	seq    uint64
+	ev     Event
+	err    error
+	doneAt time.Time // when the outcome was known (for latency figures)
+	done   chan struct{}
 }
 
 // Pending is an append in flight (see AppendAsync).
@@ -204,6 +206,8 @@ type writerState struct {
 	lastCompact     time.Time
 	lastMaint       time.Time
 	lastCommitStart time.Time
+	journalSeq      uint64      // the journal's last sequence number
+	comp            *compaction // the compaction in progress, if any
 }
 
 type channelState struct {
@@ -232,6 +236,14 @@ func (s *Store) writer() {
 	batch := make([]*request, 0, 256)
 	for {
 		s.stats.progress.Store(time.Now().UnixNano())
+		// Compaction proceeds a step at a time between commits, and
+		// without pause while nothing else waits.
+		if s.w.comp != nil {
+			s.compactStep()
+			if s.w.comp != nil && len(s.reqs) == 0 {
+				continue
+			}
+		}
 		select {
 		case r := <-s.reqs:
 			batch = append(batch[:0], r)
@@ -244,12 +256,15 @@ func (s *Store) writer() {
 				s.commit(nil)
 			}
 			if s.stats.journalBytes.Load() > 0 && now.Sub(s.w.lastCompact) >= s.opts.CompactEvery {
-				s.compact()
+				s.startCompaction()
 			}
-			if now.Sub(s.w.lastMaint) >= maintainEvery {
+			if now.Sub(s.w.lastMaint) >= maintainEvery && s.w.comp == nil {
 				s.maintain()
 			}
 		case <-s.quit:
+			if s.w.comp != nil {
+				s.log.Info("store: closing with a compaction under way; it resumes after the next start")
+			}
 			// Senders are excluded (sendMu) before quit closes: what is
 			// queued now is all there will be.
 			batch = s.drain(batch[:0], true)
@@ -286,6 +301,9 @@ func (s *Store) gather(batch []*request) []*request {
 		case <-t.C:
 			return s.drain(batch, false)
 		case <-s.quit:
+			if s.w.comp != nil {
+				s.log.Info("store: closing with a compaction under way; it resumes after the next start")
+			}
 			return batch
 		}
 	}
@@ -318,14 +336,23 @@ type added struct {
 // batch, after its commit, and answers them.
 func (s *Store) runChores(batch []*request) {
 	compact, maintain := false, false
+	steps := uint64(0) // 0: all of them
 	for _, r := range batch {
-		compact = compact || r.kind == reqCompact
+		if r.kind == reqCompact {
+			compact, steps = true, r.through
+		}
 		maintain = maintain || r.kind == reqMaintain
 	}
 	if compact {
-		s.compact()
+		s.startCompaction()
+		for n := uint64(0); s.w.comp != nil && (steps == 0 || n < steps); n++ {
+			s.compactStep()
+		}
 	}
 	if maintain {
+		for s.w.comp != nil {
+			s.compactStep()
+		}
 		s.maintain()
 	}
 	for _, r := range batch {
@@ -384,6 +411,7 @@ func (s *Store) commit(batch []*request) {
 	outboxAfter := map[string]channelState{}
 	logsAfter := map[LogName]logHead{}
 	var jlen int
+	jseq := s.w.journalSeq
 	err := s.update(func(tx *bolt.Tx) error {
 		adds = adds[:0]
 		clear(outboxAfter)
@@ -463,6 +491,7 @@ func (s *Store) commit(batch []*request) {
 		if err != nil {
 			return err
 		}
+		jseq = seq
 		key := binary.BigEndian.AppendUint64(nil, seq)
 		s.w.buf = enc.appendTo(s.w.buf[:0])
 		s.w.sealed = s.kr.Seal(s.w.sealed[:0], s.w.buf, journalAAD(key))
@@ -501,6 +530,7 @@ func (s *Store) commit(batch []*request) {
 		return
 	}
 
+	s.w.journalSeq = jseq
 	s.mu.Lock()
 	for _, a := range adds {
 		s.seriesFor(a.k).insert(a.p)
@@ -523,8 +553,10 @@ func (s *Store) commit(batch []*request) {
 	s.stats.journalBytes.Add(int64(jlen))
 	s.stats.lastCommit.Store(time.Now().UnixNano())
 	s.stats.lastTook.Store(int64(took))
+	now := time.Now()
 	for _, r := range batch {
 		if r.kind.data() {
+			r.doneAt = now
 			close(r.done)
 		}
 	}
@@ -532,60 +564,142 @@ func (s *Store) commit(batch []*request) {
 		s.publish(adds)
 	}
 	if s.stats.journalBytes.Load() >= int64(s.opts.CompactBytes) {
-		s.compact()
+		s.startCompaction()
 	}
 }
 
-// compact folds the journal into reading blocks: every series' tail is
-// merged into the blocks of its days, and the journal is emptied, in one
-// transaction. Readers that started before see the tails (and dedupe any
-// overlap by time), readers after see the blocks.
-func (s *Store) compact() {
+// Compaction folds the journal into reading blocks without stalling
+// ingest. It starts by freezing the journal at its current sequence number
+// and snapshotting every series' tail; then each step merges a bounded
+// number of snapshotted points into blocks in its own transaction, between
+// the commits of appends; the last step also deletes the frozen journal
+// entries. After each step the merged points leave the tails (a point that
+// was replaced since the snapshot stays). A crash mid-way replays the whole
+// frozen journal into the tails: those points are merged again, which
+// changes nothing (points are unique by time), and queries drop the
+// duplicates by time meanwhile.
+type compaction struct {
+	freeze  []byte // journal keys below this are covered
+	todo    []seriesKey
+	snap    map[seriesKey][]point
+	bytes   int64 // journal bytes frozen
+	started time.Time
+	maxStep time.Duration
+}
+
+// compactStepPoints bounds one compaction step, and so the longest an
+// append waits behind one (Options.stepPoints overrides it in tests).
+const compactStepPoints = 20_000
+
+// startCompaction begins a compaction unless one is running or there is
+// nothing to fold.
+func (s *Store) startCompaction() {
 	s.w.lastCompact = time.Now()
+	if s.w.comp != nil {
+		return
+	}
+	c := &compaction{snap: map[seriesKey][]point{}, started: time.Now()}
+	for k, sr := range s.series {
+		if len(sr.tail) > 0 {
+			c.snap[k] = slices.Clone(sr.tail)
+			c.todo = append(c.todo, k)
+		}
+	}
+	if len(c.todo) == 0 && s.stats.journalBytes.Load() == 0 {
+		return
+	}
+	c.freeze = binary.BigEndian.AppendUint64(nil, s.w.journalSeq+1)
+	c.bytes = s.stats.journalBytes.Load()
+	s.w.comp = c
+}
+
+// compactStep runs one step of the compaction in progress.
+func (s *Store) compactStep() {
+	c := s.w.comp
+	start := time.Now()
+	var done []seriesKey
+	last := false
 	err := s.update(func(tx *bolt.Tx) error {
+		done = done[:0]
 		rb := tx.Bucket(bucketReadings)
-		for k, sr := range s.series {
-			if len(sr.tail) == 0 {
-				continue
+		n := 0
+		for _, k := range c.todo {
+			if n >= s.opts.stepPoints {
+				break
 			}
 			mb, err := rb.CreateBucketIfNotExists([]byte(k.meter))
 			if err != nil {
 				return err
 			}
 			mb.FillPercent = 0.9
-			if err := s.mergeTail(mb, k, sr.tail); err != nil {
+			if err := s.mergeTail(mb, k, c.snap[k]); err != nil {
+				return err
+			}
+			n += len(c.snap[k])
+			done = append(done, k)
+		}
+		last = len(done) == len(c.todo)
+		if !last {
+			return nil
+		}
+		// Every frozen journal entry is now in blocks.
+		j := tx.Bucket(bucketJournal)
+		jc := j.Cursor()
+		var del [][]byte
+		for k, _ := jc.First(); k != nil && bytes.Compare(k, c.freeze) < 0; k, _ = jc.Next() {
+			del = append(del, bytes.Clone(k))
+		}
+		for _, k := range del {
+			if err := j.Delete(k); err != nil {
 				return err
 			}
 		}
-		j := tx.Bucket(bucketJournal)
-		seq := j.Sequence()
-		if err := tx.DeleteBucket(bucketJournal); err != nil {
-			return err
-		}
-		j, err := tx.CreateBucket(bucketJournal)
-		if err != nil {
-			return err
-		}
-		return j.SetSequence(seq)
+		return nil
 	})
 	if err != nil {
 		s.log.Error("store: compaction failed; the journal keeps the readings", "err", err)
+		s.w.comp = nil
 		return
 	}
 	s.mu.Lock()
-	for _, sr := range s.series {
-		if len(sr.tail) > 0 {
+	for _, k := range done {
+		if sr := s.series[k]; sr != nil {
+			sr.tail = removeSame(sr.tail, c.snap[k])
 			sr.compacted = true
-			if cap(sr.tail) > 256 {
-				sr.tail = nil
-			} else {
-				sr.tail = sr.tail[:0]
-			}
 		}
+		delete(c.snap, k)
 	}
 	s.mu.Unlock()
-	s.stats.journalBytes.Store(0)
-	s.stats.compactions.Add(1)
+	c.todo = c.todo[len(done):]
+	c.maxStep = max(c.maxStep, time.Since(start))
+	if last {
+		s.w.comp = nil
+		s.stats.journalBytes.Add(-c.bytes)
+		s.stats.compactions.Add(1)
+		s.stats.lastCompactTook.Store(int64(time.Since(c.started)))
+		s.stats.maxCompactStep.Store(int64(c.maxStep))
+	}
+}
+
+// removeSame returns tail without the points of snap (both sorted by time)
+// that are still there unchanged. It reuses tail's memory, or drops it when
+// the tail empties and had grown large.
+func removeSame(tail, snap []point) []point {
+	out := tail[:0]
+	j := 0
+	for _, p := range tail {
+		for j < len(snap) && snap[j].t < p.t {
+			j++
+		}
+		if j < len(snap) && snap[j] == p {
+			continue
+		}
+		out = append(out, p)
+	}
+	if len(out) == 0 && cap(out) > 256 {
+		return nil
+	}
+	return out
 }
 
 // mergeTail merges the sorted points pts into the series' blocks, day by
@@ -833,3 +947,10 @@ func findOBIS(obs []meter.OBIS, o meter.OBIS) (int, bool) {
 }
 
 var errStop = errors.New("stop")
+
+// testStartCompaction starts a compaction and runs at most steps of its
+// steps, in the writer (for tests of interrupted compactions).
+func (s *Store) testStartCompaction(ctx context.Context, steps int) error {
+	_, err := s.call(ctx, &request{kind: reqCompact, through: uint64(steps)})
+	return err
+}
