@@ -225,7 +225,7 @@ func BenchmarkSize90Days(b *testing.B) {
 		}
 		ctx := context.Background()
 		n := 0
-		rs := make([]meter.Reading, 0, 8)
+		var rs []meter.Reading
 		var ps []*Pending
 		for iv := range days * 96 {
 			at := t0.Add(time.Duration(iv) * 15 * time.Minute)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -216,9 +215,8 @@ type channelState struct {
 }
 
 type logHead struct {
-	seq     uint64
-	hash    [32]byte
-	entries uint64
+	seq  uint64
+	hash [32]byte
 }
 
 const (
@@ -728,7 +726,7 @@ func (s *Store) mergeTail(mb *bolt.Bucket, k seriesKey, pts []point) error {
 			} else {
 				pk, _ = c.Prev()
 			}
-			if pk != nil && len(pk) == blockKeyLen && meter.OBIS(pk[:6]) == k.obis && keyTime(pk) >= day {
+			if len(pk) == blockKeyLen && meter.OBIS(pk[:6]) == k.obis && keyTime(pk) >= day {
 				ck = pk
 			} else {
 				ck, _ = c.Seek(keyBuf)
@@ -945,8 +943,6 @@ func findOBIS(obs []meter.OBIS, o meter.OBIS) (int, bool) {
 	}
 	return 0, false
 }
-
-var errStop = errors.New("stop")
 
 // testStartCompaction starts a compaction and runs at most steps of its
 // steps, in the writer (for tests of interrupted compactions).

@@ -500,7 +500,7 @@ func TestRunAppendFails(t *testing.T) {
 // in2026 is a clock for synctest bubbles (which start at 2000-01-01 UTC,
 // before the simulated range) that reads 2026-03-01T00:00Z at the start.
 func in2026() func() time.Time {
-	off := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC).Sub(time.Now())
+	off := time.Until(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
 	return func() time.Time { return time.Now().Add(off) }
 }
 
@@ -567,7 +567,7 @@ func TestRunSpeed(t *testing.T) {
 // produces nothing, and still returns nil on cancel.
 func TestRunUnsyncedClock(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		off := time.Unix(0, 0).Sub(time.Now())
+		off := time.Until(time.Unix(0, 0))
 		m := mustNew(t, &sim.Options{ID: "elec-1", Profile: sim.Electricity, Now: func() time.Time { return time.Now().Add(off) }})
 		var s fakeSink
 		ctx, cancel := context.WithCancel(t.Context())
