@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# scripts/test.sh — smgw's one test command: what CI runs (.ci/run) and what
+# a developer runs before sending a change.
+#
+#   scripts/test.sh            # everything, in order, stopping at the first failure
+#   scripts/test.sh --quick    # skip the race detector, benchmarks and fuzzing
+#   scripts/test.sh --no-deps  # do not check or install dependencies first
+#
+# Steps: install what is missing (scripts/install-deps.sh), gofmt, go vet,
+# staticcheck, a 32-bit ARM build (GOARCH=arm GOARM=7), go test -race,
+# every benchmark once (-benchtime=1x), and a short run of every fuzz
+# target (FUZZTIME each, default 5s). It ends with the go test result of
+# every package and one summary line.
+#
+# Environment: FUZZTIME (e.g. 30s) to fuzz longer; TEST_TIMEOUT for
+# go test's -timeout (default 20m); GOFLAGS as usual.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=0
+deps=1
+for arg in "$@"; do
+	case $arg in
+	--quick) quick=1 ;;
+	--no-deps) deps=0 ;;
+	-h | --help)
+		sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+		exit 0
+		;;
+	*)
+		echo "test.sh: unknown argument $arg (try --help)" >&2
+		exit 2
+		;;
+	esac
+done
+
+FUZZTIME=${FUZZTIME:-5s}
+TEST_TIMEOUT=${TEST_TIMEOUT:-20m}
+
+gobin=$(go env GOBIN)
+[[ -n $gobin ]] || gobin="$(go env GOPATH)/bin"
+export PATH="$gobin:$PATH"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/smgw-test.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+start=$SECONDS
+passed=()
+current=""
+
+# step NAME CMD... runs one step, timing it; the first failure ends the run.
+step() {
+	local name=$1 t0=$SECONDS
+	shift
+	current=$name
+	echo
+	echo "==> $name: $*"
+	"$@"
+	passed+=("$name")
+	echo "--- $name ok ($((SECONDS - t0))s)"
+}
+
+on_exit_fail() {
+	local rc=$?
+	if ((rc != 0)) && [[ -n $current ]]; then
+		echo
+		echo "test.sh: FAILED at step '$current' after $((SECONDS - start))s (passed: ${passed[*]:-none})"
+	fi
+	rm -rf "$work"
+	exit $rc
+}
+trap on_exit_fail EXIT
+
+go_files() {
+	# What the go tool builds: no testdata, vendor, hidden or _ directories.
+	find . \( -name testdata -o -name vendor -o -name '.?*' -o -name '_*' \) -prune \
+		-o -type f -name '*.go' -print
+}
+
+check_gofmt() {
+	local out
+	if ! out=$(go_files | xargs -r gofmt -l); then
+		echo "gofmt could not parse the files named above"
+		return 1
+	fi
+	if [[ -n $out ]]; then
+		echo "these files are not gofmt'ed (run gofmt -w on them):"
+		echo "$out"
+		return 1
+	fi
+}
+
+build_arm() {
+	GOARCH=arm GOARM=7 go build ./...
+	# vet as well: it compiles the tests for 32 bits (int overflow in
+	# constants, 64-bit atomics alignment) that build does not.
+	GOARCH=arm GOARM=7 go vet ./...
+}
+
+go_test() {
+	# -race needs cgo (gcc, from install-deps.sh).
+	CGO_ENABLED=1 go test -race -count=1 -timeout="$TEST_TIMEOUT" ./... 2>&1 | tee "$work/test.log"
+}
+
+go_bench() {
+	go test -run='^$' -bench=. -benchtime=1x -count=1 -timeout="$TEST_TIMEOUT" ./...
+}
+
+fuzz_targets() {
+	# "dir name" per fuzz target, sorted.
+	grep -r --include='*_test.go' --exclude-dir=testdata --exclude-dir=vendor --exclude-dir='.?*' \
+		-H '^func Fuzz[A-Za-z0-9_]*(' . |
+		sed -E 's|^(.*)/[^/]*_test\.go:func (Fuzz[A-Za-z0-9_]*)\(.*|\1 \2|' | sort -u || true
+}
+
+go_fuzz() {
+	local targets n=0 dir name
+	targets=$(fuzz_targets)
+	if [[ -z $targets ]]; then
+		echo "no fuzz targets"
+		return 0
+	fi
+	while read -r dir name; do
+		n=$((n + 1))
+		echo "fuzz $dir $name ($FUZZTIME)"
+		# One target per invocation: go test -fuzz refuses a pattern that
+		# matches more than one target in a package.
+		go test -run='^$' -fuzz="^${name}\$" -fuzztime="$FUZZTIME" "$dir/"
+	done <<<"$targets"
+	echo "$n fuzz targets ran"
+}
+
+if ((deps)); then
+	step deps scripts/install-deps.sh
+fi
+echo
+go version
+step gofmt check_gofmt
+step vet go vet ./...
+step staticcheck scripts/staticcheck.sh ./...
+step build-arm build_arm
+if ((quick)); then
+	current=test
+	echo
+	echo "==> test (quick: no race detector): go test -count=1 ./..."
+	go test -count=1 -timeout="$TEST_TIMEOUT" ./... 2>&1 | tee "$work/test.log"
+	passed+=(test)
+else
+	step test-race go_test
+	step bench go_bench
+	step fuzz go_fuzz
+fi
+current=""
+
+# Close with go test's own result lines of the main test run, so the last
+# thing a reader (or CI) sees is the verdict of every package.
+echo
+echo "==> results of go test ./..."
+grep -E '^(ok|FAIL|---|\?) ' "$work/test.log" | grep -v '\[no test files\]' || true
+npkg=$(grep -cE '^ok ' "$work/test.log" || true)
+echo
+echo "test.sh: all steps passed in $((SECONDS - start))s: ${passed[*]} ($npkg packages tested)"
