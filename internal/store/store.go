@@ -275,7 +275,7 @@ func (s *Store) open() error {
 			if s.opts.ReadOnly {
 				return fmt.Errorf("%w: %s is schema %d and needs migrating to %d: start the daemon once", ErrSchema, s.path, ver, SchemaVersion)
 			}
-			return s.migrate(tx, m, ver)
+			return s.migrate(tx, m, ver, SchemaVersion, migrations)
 		}
 		return nil
 	}
@@ -309,8 +309,10 @@ func (s *Store) initialise(tx *bolt.Tx) error {
 	return m.Put(metaCreated, []byte(s.now().UTC().Format(time.RFC3339)))
 }
 
-func (s *Store) migrate(tx *bolt.Tx, m *bolt.Bucket, ver uint32) error {
-	for ver < SchemaVersion {
+// migrate runs the migrations from version ver up to version to, in the
+// open transaction, and records the new version.
+func (s *Store) migrate(tx *bolt.Tx, m *bolt.Bucket, ver, to uint32, migrations []migration) error {
+	for ver < to {
 		i := slices.IndexFunc(migrations, func(mg migration) bool { return mg.from == ver })
 		if i < 0 {
 			return fmt.Errorf("%w: no migration from schema %d", ErrSchema, ver)
