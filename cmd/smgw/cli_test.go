@@ -6,12 +6,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/smgw/smgw/internal/testutil"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -236,7 +236,7 @@ func TestConfigDefault(t *testing.T) {
 }
 
 func TestStress(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	dir := t.TempDir()
 	code, out, errOut := runCLI(t, "stress", "--data", dir, "--producers", "3", "--batch", "4", "--batches", "25", "--events-every", "10")
 	if code != exitOK {
@@ -275,10 +275,10 @@ func TestStress(t *testing.T) {
 }
 
 func TestStressStopsOnCancel(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	c := &cli{stdout: &out, stderr: &out, now: time.Now}
 	done := make(chan int)
 	go func() { done <- c.main(ctx, []string{"stress", "--data", dir, "--producers", "2"}) }()
@@ -293,24 +293,6 @@ func TestStressStopsOnCancel(t *testing.T) {
 	if code, _, errOut := runCLI(t, "meters", "--data", dir); code != exitOK {
 		t.Errorf("meters after stress: %d %s", code, errOut)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // brokenLog is a reader whose metrology log fails verification.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/smgw/smgw/internal/testutil"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -21,7 +22,7 @@ import (
 // reads it with the CLI, through the daemon while it runs and from the
 // store after it stopped.
 func TestEndToEnd(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	dir := t.TempDir()
 	cfg := config.Demo(dir)
 	cfg.Store.LiveResolution = config.Duration(time.Second)

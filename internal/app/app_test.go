@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"github.com/smgw/smgw/internal/testutil"
 	"log/slog"
 	"net"
 	"net/http"
@@ -93,7 +94,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestAppLifecycle(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	dir := t.TempDir()
 	cfg := testConfig(t, dir)
 	var ns notifications
@@ -221,7 +222,7 @@ func TestAppLifecycle(t *testing.T) {
 }
 
 func TestAppRefusesToStart(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	dir := t.TempDir()
 	cfg := testConfig(t, dir)
 	cfg.Status.Listen = ""
@@ -262,7 +263,7 @@ func TestAppRefusesToStart(t *testing.T) {
 }
 
 func TestServiceFailureStopsTheApp(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	a := &App{log: testLog(t), svcErrs: map[string]string{}}
 	g, ctx := errgroup.WithContext(context.Background())
 	boom := errors.New("boom")
@@ -283,7 +284,7 @@ func TestServiceFailureStopsTheApp(t *testing.T) {
 }
 
 func TestAppRunCancelledAtOnce(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	cfg := testConfig(t, t.TempDir())
 	cfg.Status.Listen = ""
 	var ns notifications

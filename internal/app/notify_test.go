@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"github.com/smgw/smgw/internal/testutil"
 	"strings"
 	"sync"
 	"testing"
@@ -112,7 +113,7 @@ func TestWatchdogStopsOnHungProbe(t *testing.T) {
 }
 
 func TestNotifierRun(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	var ns notifications
 	var mu sync.Mutex
 	last := time.Now()

@@ -1,9 +1,9 @@
 package ctl
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"github.com/smgw/smgw/internal/testutil"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -11,24 +11,6 @@ import (
 	"sync"
 	"testing"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestRefused: a peer the credentials check refuses is disconnected
 // without an answer and logged; Dial reports ErrRefused, and the server
@@ -40,7 +22,7 @@ func TestRefused(t *testing.T) {
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "ctl.sock")
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	s, err := Listen(path, nil, &ServerOptions{Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)

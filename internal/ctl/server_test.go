@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/smgw/smgw/internal/testutil"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -12,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -25,24 +25,6 @@ import (
 )
 
 var t0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-
-// checkGoroutines fails the test if goroutines started during it are
-// still running at its end (after the other cleanups).
-func checkGoroutines(t testing.TB) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(10 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("%d goroutines left running:\n%s", runtime.NumGoroutine()-before, buf)
-				return
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	})
-}
 
 func testLog(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -190,7 +172,7 @@ func sameReadings(t *testing.T, got, want []meter.Reading) {
 }
 
 func TestRoundTrip(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	b := sampleBackend()
 	f := serve(t, b)
 	ctx := context.Background()
@@ -324,7 +306,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestBadRequests(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	f := serve(t, sampleBackend())
 	cases := []struct {
 		method, target string
@@ -416,7 +398,7 @@ func (g *genBackend) query(ctx context.Context, fn func(meter.Reading) error) er
 // until the client has received the first reading: if the server held the
 // answer back until the query ended, this would never happen.
 func TestStream100k(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	const n = 100_000
 	g := newGen(n)
 	g.pauseAt = n / 2
@@ -451,7 +433,7 @@ func TestStream100k(t *testing.T) {
 // ends the backend's query through its context, also while the backend
 // is blocked and nothing is written.
 func TestClientCancelStopsQuery(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	g := newGen(-1) // endless
 	g.pauseAt = 100 // and stalls after 100 readings until its context ends
 	f := serve(t, g)
@@ -504,7 +486,7 @@ func TestClientCancelStopsQuery(t *testing.T) {
 
 // TestRunCancelStopsQuery: ending Run cancels requests in flight.
 func TestRunCancelStopsQuery(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	g := newGen(-1)
 	g.pauseAt = 10 // blocks in the backend after 10 readings
 	f := serve(t, g)
@@ -532,7 +514,7 @@ func TestRunCancelStopsQuery(t *testing.T) {
 // TestErrorMidStream: a backend error after the stream started reaches the
 // client through the trailers, with its code.
 func TestErrorMidStream(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	b := &failAfter{Backend: sampleBackend(), n: 5, err: fmt.Errorf("store: block 7: %w", store.ErrCorrupt)}
 	f := serve(t, b)
 	count := 0
@@ -563,7 +545,7 @@ func (f *failAfter) Query(ctx context.Context, q store.Query, fn func(meter.Read
 }
 
 func TestDialNoDaemon(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	path := sockPath(t)
 	if _, err := ctl.Dial(context.Background(), path); !errors.Is(err, ctl.ErrNoDaemon) {
 		t.Errorf("Dial(missing socket) = %v, want ErrNoDaemon", err)
@@ -592,7 +574,7 @@ func staleSocket(t *testing.T, path string) {
 }
 
 func TestListen(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	b := sampleBackend()
 
 	t.Run("creates-directory-and-mode", func(t *testing.T) {
@@ -663,7 +645,7 @@ func TestListen(t *testing.T) {
 }
 
 func TestClose(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	b := sampleBackend()
 
 	t.Run("without-run", func(t *testing.T) {
@@ -726,7 +708,7 @@ func TestClose(t *testing.T) {
 
 // TestPeerAllowed: the test's own user passes the credentials check.
 func TestPeerAllowed(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	f := serve(t, sampleBackend())
 	if _, err := f.client.Status(context.Background()); err != nil {
 		t.Fatalf("own user refused: %v", err)

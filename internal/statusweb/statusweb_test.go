@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/smgw/smgw/internal/testutil"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -29,21 +29,6 @@ var (
 	obisE = meter.OBISActiveEnergyImport
 	obisP = meter.OBISActivePowerImport
 )
-
-func checkGoroutines(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(10 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				t.Errorf("goroutines left running:\n%s", buf[:runtime.Stack(buf, true)])
-				return
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	})
-}
 
 // energyAt is elec-1's register: 1000 Wh at 03-01 11:00, +0.250 Wh every
 // 5 minutes.
@@ -114,7 +99,7 @@ func checkSecurityHeaders(t *testing.T, what string, h http.Header) {
 }
 
 func TestPage(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	w := do(t, newHandler(t, backend(false)), "GET", "/")
 	if w.Code != 200 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
 		t.Fatalf("GET / = %d %s", w.Code, w.Header().Get("Content-Type"))
@@ -333,7 +318,7 @@ func TestAPIReadings(t *testing.T) {
 // error answer; after the array went out in part, the answer is broken off
 // instead of closing the array.
 func TestAPIReadingsFails(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t)
 	b := &failing{Backend: backend(false)}
 	srv := httptest.NewServer(newHandler(t, b))
 	defer srv.Close()

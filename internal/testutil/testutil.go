@@ -1,22 +1,28 @@
-package main
+// Package testutil holds helpers that several packages' tests share: a
+// check that a test leaves no goroutine running, and a buffer safe for
+// concurrent writers. Only tests import it.
+package testutil
 
 import (
+	"bytes"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
-// checkGoroutines fails the test if, at its end, goroutines it started are
-// still running after a grace period. It compares the goroutines' stacks
-// (by their first function) with those at the call, so it does not depend
-// on what other tests or the runtime leave around.
-func checkGoroutines(t *testing.T) {
+// CheckGoroutines fails the test if, at its end (after the cleanups
+// registered after this call), goroutines it started are still running
+// after a grace period of 10 s. It compares goroutines by id with those
+// running at the call, so it does not depend on what other tests or the
+// runtime leave around.
+func CheckGoroutines(t testing.TB) {
 	t.Helper()
 	before := goroutines()
 	t.Cleanup(func() {
 		var extra []string
-		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 			extra = extra[:0]
 			for id, stack := range goroutines() {
 				if _, ok := before[id]; !ok {
@@ -58,4 +64,25 @@ func goroutines() map[string]string {
 		out[id[1]] = g
 	}
 	return out
+}
+
+// SyncBuffer is a bytes.Buffer safe for concurrent writers (a logger's
+// handler written to by a server's goroutines, say).
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write implements io.Writer.
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns what was written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
