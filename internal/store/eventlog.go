@@ -53,6 +53,8 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, s...)
 }
 
+// maxEventField bounds each field of an event (kind, message, attribute
+// key and value); Log refuses larger ones, the decoder rejects them.
 const maxEventField = 64 << 10
 
 func decodeEvent(b []byte) (Event, error) {
@@ -114,7 +116,12 @@ func (s *Store) Log(ctx context.Context, name LogName, ev Event) (Event, error) 
 		return Event{}, fmt.Errorf("store: log %s: event without a kind", name)
 	}
 	if len(ev.Kind) > maxEventField || len(ev.Message) > maxEventField {
-		return Event{}, fmt.Errorf("store: log %s: event too large", name)
+		return Event{}, fmt.Errorf("store: log %s: event %q: kind or message over %d bytes", name, ev.Kind, maxEventField)
+	}
+	for k, v := range ev.Attrs {
+		if len(k) > maxEventField || len(v) > maxEventField {
+			return Event{}, fmt.Errorf("store: log %s: event %q: attribute over %d bytes", name, ev.Kind, maxEventField)
+		}
 	}
 	if ev.Time.IsZero() {
 		ev.Time = s.now()

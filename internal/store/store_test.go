@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -715,4 +716,28 @@ func TestRetentionBySize(t *testing.T) {
 		t.Fatalf("newest reading dropped: %v", last.Time)
 	}
 	t.Logf("live %d → %d bytes; %d of %d days kept", before, after, len(got)/96, 400)
+}
+
+// TestLogRejectsOversizedEvent: an event whose fields the log could not
+// read back must be refused, not stored (it would break the chain for
+// good).
+func TestLogRejectsOversizedEvent(t *testing.T) {
+	s, _ := openTest(t, nil)
+	ctx := context.Background()
+	big := strings.Repeat("x", maxEventField+1)
+	for name, ev := range map[string]Event{
+		"message":    {Kind: "k", Message: big},
+		"attr key":   {Kind: "k", Attrs: map[string]string{big: "v"}},
+		"attr value": {Kind: "k", Attrs: map[string]string{"a": big}},
+	} {
+		if _, err := s.Log(ctx, LogSystem, ev); err == nil {
+			t.Errorf("%s over %d bytes accepted", name, maxEventField)
+		}
+	}
+	if _, err := s.Log(ctx, LogSystem, Event{Kind: "k", Attrs: map[string]string{"a": strings.Repeat("y", maxEventField)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.VerifyLog(ctx, LogSystem); err != nil {
+		t.Fatal(err)
+	}
 }
