@@ -6,8 +6,6 @@ import (
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/smgw/smgw/internal/keys"
 )
 
 // chunkSize bounds the values of the journal and the outbox. bbolt never
@@ -18,8 +16,6 @@ import (
 // 10-byte keys), so an append writes its own new pages and the one partly
 // filled leaf before them: 1.2 bytes written per byte stored.
 const chunkSize = 990
-
-const keysOverhead = keys.Overhead
 
 // putChunked stores v under key as parts key|part(2), each at most chunkSize.
 func putChunked(b *bolt.Bucket, key, v []byte) error {

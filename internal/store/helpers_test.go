@@ -85,3 +85,16 @@ func collect(t testing.TB, s *Store, q Query) []meter.Reading {
 	}
 	return out
 }
+
+// maintainNow applies retention now, in the writer (it also runs hourly).
+func (s *Store) maintainNow(ctx context.Context) error {
+	_, err := s.call(ctx, &request{kind: reqMaintain})
+	return err
+}
+
+// testStartCompaction starts a compaction and runs at most steps of its
+// steps, in the writer (for tests of interrupted compactions).
+func (s *Store) testStartCompaction(ctx context.Context, steps int) error {
+	_, err := s.call(ctx, &request{kind: reqCompact, through: uint64(steps)})
+	return err
+}

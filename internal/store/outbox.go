@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/smgw/smgw/internal/keys"
 )
 
 // The outbox keeps what is owed to the head-end system, per channel, in
@@ -115,7 +117,7 @@ func (s *Store) putOutbox(tx *bolt.Tx, ch string, first uint64, items [][]byte) 
 	}
 	ob.FillPercent = 1
 	for len(items) > 0 {
-		n, size := 0, 1+4+keysOverhead
+		n, size := 0, 1+4+keys.Overhead
 		for n < len(items) && (n == 0 || size+len(items[n])+binary.MaxVarintLen32 <= chunkSize) {
 			size += len(items[n]) + binary.MaxVarintLen32
 			n++

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"slices"
@@ -48,13 +49,7 @@ func (s *Store) Query(ctx context.Context, q Query, fn func(meter.Reading) error
 	}
 	s.mu.RUnlock()
 	slices.SortFunc(keys, func(a, b seriesKey) int {
-		if a.meter != b.meter {
-			if a.meter < b.meter {
-				return -1
-			}
-			return 1
-		}
-		return cmpOBIS(a.obis, b.obis)
+		return cmp.Or(cmp.Compare(a.meter, b.meter), cmpOBIS(a.obis, b.obis))
 	})
 	limit := q.Limit
 	if limit <= 0 {
@@ -95,7 +90,7 @@ func (s *Store) querySeries(ctx context.Context, k seriesKey, from, to int64, li
 		}
 		tail = tail[:0]
 		if sr := s.series[k]; sr != nil {
-			i, _ := slices.BinarySearchFunc(sr.tail, cursor, func(p point, t int64) int { return cmpInt(p.t, t) })
+			i, _ := slices.BinarySearchFunc(sr.tail, cursor, byTime)
 			for ; i < len(sr.tail) && sr.tail[i].t < to; i++ {
 				tail = append(tail, sr.tail[i])
 			}
@@ -171,7 +166,7 @@ func (s *Store) querySeries(ctx context.Context, k seriesKey, from, to int64, li
 }
 
 func trimBefore(pts []point, t int64) []point {
-	i, _ := slices.BinarySearchFunc(pts, t, func(p point, t int64) int { return cmpInt(p.t, t) })
+	i, _ := slices.BinarySearchFunc(pts, t, byTime)
 	return pts[i:]
 }
 
@@ -200,19 +195,11 @@ func (s *Store) Meters() []MeterInfo {
 				continue
 			}
 			mi.Series = append(mi.Series, SeriesInfo{
-				OBIS: o, Unit: sr.unit, First: time.UnixMilli(sr.first).UTC(), Latest: sr.latest.reading(id, o),
+				OBIS: o, Unit: sr.latest.unit, First: time.UnixMilli(sr.first).UTC(), Latest: sr.latest.reading(id, o),
 			})
 		}
 		out = append(out, mi)
 	}
-	slices.SortFunc(out, func(a, b MeterInfo) int {
-		switch {
-		case a.ID < b.ID:
-			return -1
-		case a.ID > b.ID:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b MeterInfo) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -8,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -98,12 +101,10 @@ type Store struct {
 }
 
 type series struct {
-	tail      []point // uncompacted points, sorted by time, unique times
-	first     int64   // oldest stored time (ms)
-	latest    point
-	hasData   bool
-	unit      meter.Unit
-	compacted bool // has at least one block on disk
+	tail    []point // uncompacted points, sorted by time, unique times
+	first   int64   // oldest stored time (ms)
+	latest  point
+	hasData bool
 }
 
 // Open opens the database at path, creating it (and its directory) when it
@@ -157,7 +158,7 @@ func Open(path string, opts *Options) (*Store, error) {
 	case errors.Is(err, fs.ErrNotExist) && o.ReadOnly:
 		return nil, fmt.Errorf("store: no database at %s: %w", path, err)
 	case errors.Is(err, fs.ErrNotExist):
-		if err := os.MkdirAll(dirOf(path), 0o700); err != nil {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
 	default:
@@ -199,18 +200,6 @@ func Open(path string, opts *Options) (*Store, error) {
 		go s.writer()
 	}
 	return s, nil
-}
-
-func dirOf(path string) string {
-	for i := len(path) - 1; i >= 0; i-- {
-		if path[i] == '/' {
-			if i == 0 {
-				return "/"
-			}
-			return path[:i]
-		}
-	}
-	return "."
 }
 
 func validChannel(ch string) error {
@@ -361,8 +350,7 @@ func (s *Store) load(tx *bolt.Tx) error {
 				return err
 			}
 			sr := s.seriesFor(seriesKey{id, o})
-			sr.first, sr.latest, sr.hasData, sr.compacted = first, pts[len(pts)-1], true, true
-			sr.unit = sr.latest.unit
+			sr.first, sr.latest, sr.hasData = first, pts[len(pts)-1], true
 			if !ok {
 				break
 			}
@@ -411,14 +399,10 @@ func (s *Store) seriesFor(k seriesKey) *series {
 	return sr
 }
 
-func cmpOBIS(a, b meter.OBIS) int {
-	for i := range a {
-		if a[i] != b[i] {
-			return int(a[i]) - int(b[i])
-		}
-	}
-	return 0
-}
+func cmpOBIS(a, b meter.OBIS) int { return bytes.Compare(a[:], b[:]) }
+
+// byTime orders points by time, for binary searches.
+func byTime(p point, t int64) int { return cmp.Compare(p.t, t) }
 
 // insert adds p to the tail (replacing a point of the same time) and
 // updates first/latest.
@@ -428,7 +412,7 @@ func (sr *series) insert(p point) {
 	case n == 0 || sr.tail[n-1].t < p.t:
 		sr.tail = append(sr.tail, p)
 	default:
-		i, found := slices.BinarySearchFunc(sr.tail, p.t, func(q point, t int64) int { return cmpInt(q.t, t) })
+		i, found := slices.BinarySearchFunc(sr.tail, p.t, byTime)
 		if found {
 			sr.tail[i] = p
 		} else {
@@ -440,19 +424,8 @@ func (sr *series) insert(p point) {
 	}
 	if !sr.hasData || p.t >= sr.latest.t {
 		sr.latest = p
-		sr.unit = p.unit
 	}
 	sr.hasData = true
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Block keys: OBIS (6) | start time (8, ms, big-endian with the sign bit

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -367,12 +368,6 @@ func (s *Store) Compact(ctx context.Context) error {
 	return err
 }
 
-// maintainNow applies retention now (it also runs hourly).
-func (s *Store) maintainNow(ctx context.Context) error {
-	_, err := s.call(ctx, &request{kind: reqMaintain})
-	return err
-}
-
 // commit writes one group of requests (plus any deferred readings) in one
 // transaction, then publishes the result and answers every request.
 func (s *Store) commit(batch []*request) {
@@ -663,7 +658,6 @@ func (s *Store) compactStep() {
 	for _, k := range done {
 		if sr := s.series[k]; sr != nil {
 			sr.tail = removeSame(sr.tail, c.snap[k])
-			sr.compacted = true
 		}
 		delete(c.snap, k)
 	}
@@ -718,26 +712,24 @@ func (s *Store) mergeTail(mb *bolt.Bucket, k seriesKey, pts []point) error {
 
 		c := mb.Cursor()
 		keyBuf = blockKey(keyBuf[:0], k.obis, dayPts[0].t)
-		ck, _ := c.Seek(keyBuf)
+		ck, cv := c.Seek(keyBuf)
 		if ck == nil || !bytes.Equal(ck, keyBuf) {
-			var pk []byte
+			// The day's block holding the first new point starts before it.
+			var pk, pv []byte
 			if ck == nil {
-				pk, _ = c.Last()
+				pk, pv = c.Last()
 			} else {
-				pk, _ = c.Prev()
+				pk, pv = c.Prev()
 			}
 			if len(pk) == blockKeyLen && meter.OBIS(pk[:6]) == k.obis && keyTime(pk) >= day {
-				ck = pk
+				ck, cv = pk, pv
 			} else {
-				ck, _ = c.Seek(keyBuf)
+				ck, cv = c.Seek(keyBuf)
 			}
 		}
 		old = old[:0]
 		var del [][]byte
-		for kk, v := ck, []byte(nil); kk != nil; kk, v = c.Next() {
-			if v == nil {
-				v = mb.Get(kk)
-			}
+		for kk, v := ck, cv; kk != nil; kk, v = c.Next() {
 			if len(kk) != blockKeyLen || meter.OBIS(kk[:6]) != k.obis || keyTime(kk) >= day+dayMillis {
 				break
 			}
@@ -873,7 +865,7 @@ func (s *Store) dropBefore(day int64) (int, error) {
 			if mb != nil {
 				c := mb.Cursor()
 				var del [][]byte
-				for kk, _ := c.Seek(blockKey(nil, k.obis, -1<<62)); kk != nil; kk, _ = c.Next() {
+				for kk, _ := c.Seek(blockKey(nil, k.obis, math.MinInt64)); kk != nil; kk, _ = c.Next() {
 					if meter.OBIS(kk[:6]) != k.obis {
 						break
 					}
@@ -925,28 +917,12 @@ func (s *Store) dropBefore(day int64) (int, error) {
 func (s *Store) removeSeries(k seriesKey) {
 	delete(s.series, k)
 	obs := s.meters[k.meter]
-	if i, ok := findOBIS(obs, k.obis); ok {
-		obs = append(obs[:i], obs[i+1:]...)
+	if i := slices.Index(obs, k.obis); i >= 0 {
+		obs = slices.Delete(obs, i, i+1)
 	}
 	if len(obs) == 0 {
 		delete(s.meters, k.meter)
 	} else {
 		s.meters[k.meter] = obs
 	}
-}
-
-func findOBIS(obs []meter.OBIS, o meter.OBIS) (int, bool) {
-	for i, x := range obs {
-		if x == o {
-			return i, true
-		}
-	}
-	return 0, false
-}
-
-// testStartCompaction starts a compaction and runs at most steps of its
-// steps, in the writer (for tests of interrupted compactions).
-func (s *Store) testStartCompaction(ctx context.Context, steps int) error {
-	_, err := s.call(ctx, &request{kind: reqCompact, through: uint64(steps)})
-	return err
 }
