@@ -84,6 +84,8 @@ type wireStats struct {
 	JournalBytes          int      `json:"journal_bytes"`
 	LastCommit            wireTime `json:"last_commit,omitempty"`
 	LastCommitTookSeconds float64  `json:"last_commit_took_seconds"`
+	LastCompactionSeconds float64  `json:"last_compaction_took_seconds"`
+	MaxCompactionStepSecs float64  `json:"max_compaction_step_seconds"`
 	Meters                int      `json:"meters"`
 	Series                int      `json:"series"`
 	FileBytes             int64    `json:"file_bytes"`
@@ -107,6 +109,7 @@ func (s Status) MarshalJSON() ([]byte, error) {
 			Appended: s.Store.Appended, Deferred: s.Store.Deferred, Commits: s.Store.Commits,
 			Compactions: s.Store.Compactions, JournalBytes: s.Store.JournalBytes,
 			LastCommit: fmtTime(s.Store.LastCommit), LastCommitTookSeconds: seconds(s.Store.LastCommitTook),
+			LastCompactionSeconds: seconds(s.Store.LastCompactionTook), MaxCompactionStepSecs: seconds(s.Store.MaxCompactionStep),
 			Meters: s.Store.Meters, Series: s.Store.Series, FileBytes: s.Store.FileBytes,
 		},
 		Services: make([]wireServiceStatus, len(s.Services)),
@@ -141,6 +144,8 @@ func (s *Status) UnmarshalJSON(p []byte) error {
 	x.Store.Appended, x.Store.Deferred, x.Store.Commits = w.Store.Appended, w.Store.Deferred, w.Store.Commits
 	x.Store.Compactions, x.Store.JournalBytes = w.Store.Compactions, w.Store.JournalBytes
 	x.Store.LastCommitTook = fromSeconds(w.Store.LastCommitTookSeconds)
+	x.Store.LastCompactionTook = fromSeconds(w.Store.LastCompactionSeconds)
+	x.Store.MaxCompactionStep = fromSeconds(w.Store.MaxCompactionStepSecs)
 	x.Store.Meters, x.Store.Series, x.Store.FileBytes = w.Store.Meters, w.Store.Series, w.Store.FileBytes
 	for _, sv := range w.Services {
 		t, err := sv.LastProgress.time("services.last_progress")

@@ -138,7 +138,7 @@ func sampleBackend() *ctltest.Backend {
 		KeyProvider: "development key file /var/lib/smgw/dev.keys", Insecure: true, MetersSeen: 2,
 		ReadingsLastMinute: 42, WAN: "up",
 		Store: store.Stats{Appended: 30, Commits: 7, JournalBytes: 1234, LastCommit: t0.Add(time.Minute),
-			LastCommitTook: 3 * time.Millisecond, Meters: 2, Series: 3, FileBytes: 65536},
+			LastCommitTook: 3 * time.Millisecond, LastCompactionTook: 40 * time.Millisecond, MaxCompactionStep: 9 * time.Millisecond, Meters: 2, Series: 3, FileBytes: 65536},
 		Services: []ctl.ServiceStatus{{Name: "store", LastProgress: t0, Healthy: true}, {Name: "wmbus", Healthy: false, Err: "no receiver"}},
 		Live:     []meter.Reading{{Meter: "elec-1", OBIS: obisP, Time: t0, Value: meter.V(409, 0), Unit: meter.UnitWatt, Source: meter.SourceSim}},
 	})
@@ -187,7 +187,7 @@ func TestRoundTrip(t *testing.T) {
 		gj, _ := json.Marshal(got)
 		wj, _ := json.Marshal(want)
 		if string(gj) != string(wj) || !got.Started.Equal(want.Started) || got.Uptime != want.Uptime ||
-			got.Store.LastCommitTook != want.Store.LastCommitTook || len(got.Services) != 2 || got.Services[1].Err != "no receiver" {
+			got.Store.LastCommitTook != want.Store.LastCommitTook || got.Store.LastCompactionTook != want.Store.LastCompactionTook || got.Store.MaxCompactionStep != want.Store.MaxCompactionStep || len(got.Services) != 2 || got.Services[1].Err != "no receiver" {
 			t.Errorf("Status:\n got %s\nwant %s", gj, wj)
 		}
 		sameReadings(t, got.Live, want.Live)
