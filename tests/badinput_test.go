@@ -109,3 +109,36 @@ func TestWrongDataKey(t *testing.T) {
 		t.Errorf("the database changed while the wrong key was refused (%d bytes before, %d after)", len(before), len(after))
 	}
 }
+
+// TestLogVerifyFindsEdit: an event log entry edited in the database file,
+// as someone with the flash in hand could, makes `smgw log --verify` exit 1
+// naming the broken link, while an untouched log still verifies. Entries
+// are stored in clear, so the edit is a change of bytes in place.
+func TestLogVerifyFindsEdit(t *testing.T) {
+	dir := t.TempDir()
+	// Producer 0 logs "batch 4", "batch 9", "batch 14", … as entries 1, 2, 3, ….
+	mustSmgw(t, 60*time.Second, "stress", "--data", dir, "--producers", "1", "--batch", "2", "--batches", "30", "--events-every", "5")
+	mustSmgw(t, 30*time.Second, "log", "system", "--verify", "--data", dir)
+	if out := mustSmgw(t, 30*time.Second, "log", "system", "--data", dir).stdout; !strings.Contains(out, "batch 14") {
+		t.Fatalf("entry 3 is not \"batch 14\":\n%s", out)
+	}
+
+	// Every copy of the message (bbolt's freed pages may hold older ones).
+	path := databaseFile(t, dir)
+	b := readFile(t, path)
+	n := bytes.Count(b, []byte("batch 14"))
+	if n == 0 {
+		t.Fatal("message not found in the database file")
+	}
+	if err := os.WriteFile(path, bytes.ReplaceAll(b, []byte("batch 14"), []byte("batch 13")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	r := smgw(t, 30*time.Second, "log", "system", "--verify", "--data", dir)
+	if r.code != 1 || !strings.Contains(r.output(), "entry 4 does not link to entry 3") {
+		t.Fatalf("want exit 1 naming the link from entry 4 to 3; got %v", r)
+	}
+	if r := smgw(t, 30*time.Second, "log", "metrology", "--verify", "--data", dir); r.code != 0 {
+		t.Fatalf("an untouched log must still verify: %v", r)
+	}
+}
