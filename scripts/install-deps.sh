@@ -19,6 +19,10 @@ APT_PACKAGES=(
 	gcc libc6-dev   # cgo, which `go test -race` needs
 	ca-certificates # TLS to the module proxy; test CAs for the MQTT broker
 	socat           # pseudo-terminal pairs standing in for RS-485 lines; NOTIFY_SOCKET listener
+	swtpm swtpm-tools                # the TPM 2.0 the security module's integration tests talk to
+	libssl-dev                       # go-tpm-tools' in-process TPM simulator (cgo) in unit tests
+	mosquitto mosquitto-clients      # the MQTT broker the uplink tests publish to
+	python3-pymodbus                 # the third-party Modbus RTU server on a pty
 )
 
 check_only=0

@@ -10,6 +10,7 @@ package keys
 
 import (
 	"context"
+	"crypto"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -46,6 +47,11 @@ type Provider interface {
 	Secure() bool
 	// Keyring unseals the data keys. It is called once at start.
 	Keyring(ctx context.Context) (*Keyring, error)
+	// Signer returns the gateway's identity key, ECDSA P-256: it signs
+	// what leaves the gateway (reading batches, event-log heads) and is
+	// the private key of its TLS client certificate. The TPM provider
+	// keeps it in the TPM; it never leaves it.
+	Signer(ctx context.Context) (crypto.Signer, error)
 }
 
 // Keyring holds unsealed data keys: one current key that seals, and older

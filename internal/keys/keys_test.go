@@ -3,6 +3,10 @@ package keys
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -164,4 +168,44 @@ func ExampleKeyring_Seal() {
 	_, moved := k.Open(nil, sealed, []byte("meter water-1"))
 	fmt.Println(string(plain), err, errors.Is(moved, ErrOpen))
 	// Output: readings <nil> true
+}
+
+func TestDevSigner(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "dev-data-key")
+	d := NewDev(path, nil)
+	s1, err := d.Signer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := NewDev(path, nil).Signer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s1.Public().(*ecdsa.PublicKey).Equal(s2.Public()) {
+		t.Fatal("the signing key changed between two loads")
+	}
+	digest := sha256.Sum256([]byte("batch"))
+	sig, err := s2.Sign(rand.Reader, digest[:], crypto.SHA256)
+	if err != nil || !ecdsa.VerifyASN1(s1.Public().(*ecdsa.PublicKey), digest[:], sig) {
+		t.Fatalf("signature does not verify: %v", err)
+	}
+	if err := os.Chmod(d.SigningKeyFile(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Signer(ctx); !errors.Is(err, ErrKeyFile) {
+		t.Fatalf("world-readable signing key: %v, want ErrKeyFile", err)
+	}
+	if err := os.WriteFile(d.SigningKeyFile(), []byte("junk"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Signer(ctx); !errors.Is(err, ErrKeyFile) {
+		t.Fatalf("junk signing key: %v, want ErrKeyFile", err)
+	}
+
+	a, _ := Static{Key: make([]byte, 32)}.Signer(ctx)
+	b, _ := Static{Key: make([]byte, 32)}.Signer(ctx)
+	if a != b {
+		t.Fatal("Static gave two signing keys for one data key")
+	}
 }
