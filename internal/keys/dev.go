@@ -27,6 +27,7 @@ import (
 type Dev struct {
 	path string
 	log  *slog.Logger
+	mu   sync.Mutex // serialises rotations and retirements (rotate.go)
 }
 
 // NewDev returns a development provider over the key file at path. log may

@@ -60,8 +60,10 @@ func (s *Store) PutRecord(ctx context.Context, kind, name string, value []byte) 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	sealed := s.kr.Seal(nil, value, recordAAD(kind, name))
 	return s.update(func(tx *bolt.Tx) error {
+		// Sealed inside the transaction, so a re-seal pass (reseal.go)
+		// never misses a value sealed with a key it is about to retire.
+		sealed := s.kr.Seal(nil, value, recordAAD(kind, name))
 		kv, err := tx.CreateBucketIfNotExists(bucketKV)
 		if err != nil {
 			return err
