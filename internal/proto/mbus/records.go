@@ -327,7 +327,9 @@ func parseData(r *Record, data []byte, i int) (int, error) {
 }
 
 // setInt sets r's value from a little-endian integer: signed (type B),
-// except for quantities that are codes or flags, read unsigned.
+// except for quantities that are codes, flags or identifiers, read
+// unsigned. Heat cost allocator units are a measured value, signed like
+// every other (EN 13757-3, annex A: integer data is type B).
 func setInt(r *Record, d []byte) {
 	var u uint64
 	for k := len(d) - 1; k >= 0; k-- {
@@ -341,7 +343,7 @@ func setInt(r *Record, d []byte) {
 	}
 	var m int64
 	switch {
-	case r.Unitless || r.Table == TableMfct || len(d) == 0:
+	case r.Unitless && r.Quantity != QuantityHCA || r.Table == TableMfct || len(d) == 0:
 		if u > math.MaxInt64 {
 			r.Kind = KindBytes
 			return

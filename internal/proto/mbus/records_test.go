@@ -85,6 +85,8 @@ func TestRecordPaths(t *testing.T) {
 		{name: "external temp", hex: "02650100", dev: DevHCA, want: want{QuantityExternalTemperature, "0.01", meter.UnitCelsius, "4-0:7.0.0*255"}},
 		{name: "pressure", hex: "02690100", dev: DevWater, want: want{QuantityPressure, "0.01", meter.UnitBar, ""}},
 		{name: "hca", hex: "026E0100", dev: DevHCA, want: want{QuantityHCA, "1", meter.UnitCount, "4-0:1.0.0*255"}},
+		{name: "hca signed (type B)", hex: "026EB1FE", dev: DevHCA, want: want{QuantityHCA, "-335", meter.UnitCount, "4-0:1.0.0*255"}},
+		{name: "FB kVARh x0.1 (VIFE 75)", hex: "04FB82753F000000", dev: DevElectricity, want: want{QuantityReactiveEnergy, "6300", meter.UnitVarHour, "1-0:3.8.0*255"}},
 		{name: "averaging", hex: "01700A", dev: DevWater, want: want{QuantityAveragingDuration, "10", meter.UnitSecond, ""}},
 		{name: "actuality", hex: "01750A", dev: DevWater, want: want{QuantityActualityDuration, "10", meter.UnitMinute, ""}},
 		{name: "fabrication", hex: "0C7878563412", dev: DevWater, want: want{QuantityFabricationNumber, "12345678", meter.UnitCount, "0-0:96.1.0*255"}},

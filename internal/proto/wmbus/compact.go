@@ -9,13 +9,23 @@ import (
 // maxLearned bounds the formats a decoder learns from full frames.
 const maxLearned = 1024
 
-// compact decodes a compact frame (CI 0x79): format signature (2 bytes),
-// the full frame's CRC (2 bytes) and the data of the records only. The
-// record headers come from a format whose signature (the EN 13757-4 CRC
-// of the headers) matches: from the profiles, or learnt from an earlier
-// full frame. The full frame rebuilt from them must match the CRC.
+// compact decodes a compact frame (CI 0x79, or 0x73 after a long TPL
+// header): format signature (2 bytes), the full frame's CRC (2 bytes)
+// and the data of the records only. The record headers come from a
+// format whose signature (the EN 13757-4 CRC of the headers) matches:
+// from the profiles, or learnt from an earlier full frame. The full frame
+// rebuilt from them must match the CRC. In a decrypted frame the 2F2F
+// check bytes before the signature and the 2F fill after the data are
+// not part of it.
 func (d *Decoder) compact(t *Telegram, prof *profile, p int) error {
 	pay := t.Payload
+	if t.Security.Decrypted && len(pay) >= 2 && pay[0] == 0x2F && pay[1] == 0x2F {
+		pay = pay[2:]
+		p += 2
+		for len(pay) > 0 && pay[len(pay)-1] == 0x2F {
+			pay = pay[:len(pay)-1]
+		}
+	}
 	if len(pay) < 4 {
 		return errAt(p+len(pay), ErrTruncated, "compact frame header (signature, full-frame CRC)")
 	}

@@ -31,11 +31,16 @@ func tplKind(ci byte) (kind TPLKind, known, records bool) {
 		kind, known = TPLNone, true
 	}
 	switch ci {
-	case CIShort, CILong, CINoHeader, 0x5A, 0x5B, 0x53, 0x73, 0x51:
+	case CIShort, CILong, CINoHeader, 0x5A, 0x5B, 0x53, 0x51:
 		records = true
 	}
 	return
 }
+
+// isCompact reports whether ci is followed by a compact frame (format
+// signature, full-frame CRC, data): 0x79 without a TPL header, 0x73
+// after a long one (EN 13757-7).
+func isCompact(ci byte) bool { return ci == CICompact || ci == 0x73 }
 
 // Header reads the header of frame without a key into h: link layer, CI
 // chain, ELL, AFL and TPL. When the ELL is encrypted, the headers inside

@@ -13,7 +13,7 @@ func (d *Decoder) records(t *Telegram, p int) error {
 	h := &t.Header
 	prof := d.opts.Profiles.lookup(h)
 	_, _, isRecords := tplKind(h.TPLCI)
-	if prof != nil && prof.decode != nil && (prof.whole || !isRecords && h.TPLCI != CICompact) {
+	if prof != nil && prof.decode != nil && (prof.whole || !isRecords && !isCompact(h.TPLCI)) {
 		// manufacturer CI or data: the profile's code decodes it all
 		t.Profile = prof.name
 		return prof.decode(d, prof, t, p)
@@ -25,7 +25,7 @@ func (d *Decoder) records(t *Telegram, p int) error {
 		if err != nil && !d.tolerate(err, t, prof) {
 			return shift(err, p)
 		}
-		if d.opts.LearnFormats && h.TPLCI != CICompact {
+		if d.opts.LearnFormats && !isCompact(h.TPLCI) {
 			d.learn(t)
 		}
 		if prof != nil && len(prof.series) > 0 {
@@ -38,7 +38,7 @@ func (d *Decoder) records(t *Telegram, p int) error {
 				return err
 			}
 		}
-	case h.TPLCI == CICompact:
+	case isCompact(h.TPLCI):
 		if err := d.compact(t, prof, p); err != nil {
 			return err
 		}
