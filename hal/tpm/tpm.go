@@ -198,11 +198,18 @@ func openDevice(path string) (transport.TPMCloser, error) {
 	if fi.Mode()&fs.ModeCharDevice == 0 {
 		return nil, fmt.Errorf("%w: %s is not a character device", ErrNotFound, path)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	// Opened with syscall.Open, not os.OpenFile: os.OpenFile registers a
+	// pollable device with Go's netpoller, which sets O_NONBLOCK, and then
+	// the kernel's tpm device runs a written command asynchronously and a
+	// read before the response is ready returns 0 bytes (not EAGAIN), which
+	// Go reports as io.EOF. Fast commands may win that race; CreatePrimary
+	// never does. A blocking descriptor given to os.NewFile stays out of
+	// the poller.
+	fd, err := syscall.Open(path, syscall.O_RDWR|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("tpm: open %s: %w (the gateway's user needs read and write access, usually the tss group)", path, err)
 	}
-	return &deviceTPM{f: f}, nil
+	return &deviceTPM{f: os.NewFile(uintptr(fd), path)}, nil
 }
 
 // maxResponse bounds a TPM response (TPM2 responses are at most a few KiB;
