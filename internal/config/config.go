@@ -15,8 +15,20 @@ type Config struct {
 	Store    Store    `toml:"store"`
 	Status   Status   `toml:"status"`
 	Watchdog Watchdog `toml:"watchdog"`
+	// WAN is the [wan] table and its subtables (wan.go).
+	WAN WAN `toml:"wan"`
+	// WMBus is the [wmbus] table: the wireless M-Bus receiver (wmbus.go).
+	WMBus WMBus `toml:"wmbus"`
+	// Clock is the [clock] table: when the clock is trusted (appliance.go).
+	Clock Clock `toml:"clock"`
+	// Update is the [update] table: signed software updates (appliance.go).
+	Update Update `toml:"update"`
 	// Meters are the [[meter]] tables, in file order. Default: none.
 	Meters []Meter `toml:"meter"`
+	// Buses are the [[bus]] tables: settings of the serial lines and TCP
+	// links that driver "modbus" meters name by port or tcp (modbus.go).
+	// Default: none (every line at its defaults).
+	Buses []Bus `toml:"bus"`
 }
 
 // Gateway is the [gateway] table.
@@ -57,7 +69,19 @@ type Security struct {
 	// provider: a configuration with key_provider "dev" and allow_insecure
 	// false does not validate. Default false.
 	AllowInsecure bool `toml:"allow_insecure"`
+	// TPM (tpm) names the TPM of key_provider "tpm": a device path
+	// ("/dev/tpmrm0", the kernel's resource manager), swtpm's TCP command
+	// port ("swtpm://127.0.0.1:2321") or "simulator" (tests only). Default
+	// "/dev/tpmrm0".
+	TPM string `toml:"tpm"`
+	// PCRs (pcrs) are the SHA-256 PCRs, 0…23, that new data keys are
+	// sealed to, e.g. [0, 2, 4, 7]: a changed boot chain then cannot
+	// unseal them. Default none (no PCR policy).
+	PCRs []int `toml:"pcrs"`
 }
+
+// DefaultTPM is security.tpm's default: the kernel's TPM resource manager.
+const DefaultTPM = "/dev/tpmrm0"
 
 // Key providers.
 const (
@@ -132,6 +156,92 @@ type Meter struct {
 	// Enabled (enabled): a disabled meter is configured but not read.
 	// Default true.
 	Enabled bool `toml:"enabled"`
+	// Manufacturer (manufacturer), for driver "wmbus", is the meter's
+	// three-letter manufacturer code; required. Default "".
+	Manufacturer string `toml:"manufacturer"`
+	// Address (address), for driver "wmbus", is the meter's 8-digit
+	// identification number; "" takes the id. Default "".
+	Address string `toml:"address"`
+	// Key (key), for driver "wmbus", is the meter's AES-128 key as 32 hex
+	// digits. For development only: it sits in the file in plaintext (a
+	// warning is logged); a key in the key store is used when this is "".
+	// Default "".
+	Key string `toml:"key"`
+	// Medium (medium), for driver "wmbus", overrides the medium the meter
+	// announces for its OBIS codes: electricity, gas, heat, cooling,
+	// water, warm water, hot water, heat cost allocator. Default "".
+	Medium string `toml:"medium"`
+	// Port (port), for driver "modbus", is the serial device of the
+	// meter's RS-485 line, an absolute path (e.g. /dev/ttyUSB0 or
+	// /dev/serial/by-id/…); required unless tcp is set. Meters with the
+	// same port share one line (modbus.go). Default "".
+	Port string `toml:"port"`
+	// TCP (tcp), for driver "modbus", is host:port of a Modbus TCP meter
+	// or of a serial-to-Ethernet converter (instead of port). Default "".
+	TCP string `toml:"tcp"`
+	// Baud (baud), for driver "modbus", is the line's baud rate; 0 takes
+	// the [[bus]] table's, else 9600. Default 0.
+	Baud int `toml:"baud"`
+	// Parity (parity), for driver "modbus": "none", "even" or "odd"; ""
+	// takes the [[bus]] table's, else "even" (8E1, the Modbus default).
+	// Default "".
+	Parity string `toml:"parity"`
+	// Unit (unit), for driver "modbus", is the meter's Modbus address,
+	// 1…247; required. Default 0.
+	Unit int `toml:"unit"`
+	// The keys of driver "dlms" (dlms.go); port, tcp and baud above
+	// apply to dlms meters too.
+	//
+	// ClientSAP (client_sap) is the client SAP, 1…127. Default 16 (the
+	// public client); 1 is the management client.
+	ClientSAP int `toml:"client_sap"`
+	// ServerLogical (server_logical) is the logical device (upper HDLC
+	// address, or the wrapper's wPort), 1…16383. Default 1.
+	ServerLogical int `toml:"server_logical"`
+	// ServerPhysical (server_physical) is the physical device address
+	// (lower HDLC address), 1…16383, or -1 to send the 1-byte address
+	// form without one. Default (0) 16.
+	ServerPhysical int `toml:"server_physical"`
+	// Wrapper (wrapper): a tcp meter speaks the IEC 62056-47 wrapper
+	// rather than HDLC. Default false.
+	Wrapper bool `toml:"wrapper"`
+	// Auth (auth) is none, low (a password) or high (HLS-GMAC, security
+	// suite 0). Default "none".
+	Auth string `toml:"auth"`
+	// Password (password) is the LLS password of auth "low"; for
+	// development (plaintext in the file): "" takes the sealed record
+	// secret "dlms/<id>/password". Default "".
+	Password string `toml:"password"`
+	// AK and EK (ak, ek) are the HLS authentication and encryption keys
+	// of auth "high" as 32 hex digits; for development: "" takes the
+	// sealed records secret "dlms/<id>/auth" and "dlms/<id>/enc".
+	AK string `toml:"ak"`
+	EK string `toml:"ek"`
+	// SystemTitle (system_title) is the gateway's system title for auth
+	// "high", 16 hex digits. Default "534D475700000001" ("SMGW" 1).
+	SystemTitle string `toml:"system_title"`
+	// Objects (objects) is the meter's object list in profiles/meters/dlms.
+	// Default "generic-iec".
+	Objects string `toml:"objects"`
+	// Registers (registers) are the OBIS codes of the registers to read
+	// every interval (classes from the object list, else 3). Default: the
+	// object list's energy registers 1.8.0 and 2.8.0.
+	Registers []string `toml:"registers"`
+	// LoadProfile (load_profile) is the load profile's OBIS code, read
+	// every 15 minutes with backfill, or "none". Default "1.0.99.1.0.255".
+	LoadProfile string `toml:"load_profile"`
+	// ClockLimit (clock_limit) is the clock drift tolerated; the meter's
+	// clock is checked daily and corrected beyond it. Default "10s".
+	ClockLimit Duration `toml:"clock_limit"`
+	// ClockMode (clock_mode) is set, shift or off. Default "set".
+	ClockMode string `toml:"clock_mode"`
+	// MaxInfo (max_info) and Window (window) are what the HDLC SNRM
+	// proposes (the meter grants at most these). Default 2030 and 7.
+	MaxInfo int `toml:"max_info"`
+	Window  int `toml:"window"`
+	// TimeoutMS (timeout_ms) is how long the meter may stay silent before
+	// the client polls again, 50…10000. Default 1000.
+	TimeoutMS int `toml:"timeout_ms"`
 }
 
 // Drivers and sim profiles.
@@ -163,7 +273,7 @@ func defaults() *Config {
 			LogLevel:   "info",
 			LogFormat:  "auto",
 		},
-		Security: Security{KeyProvider: KeyProviderDev},
+		Security: Security{KeyProvider: KeyProviderDev, TPM: DefaultTPM},
 		Store: Store{
 			DeferredFlush:  Duration(15 * time.Minute),
 			CompactEvery:   Duration(time.Hour),
@@ -171,6 +281,10 @@ func defaults() *Config {
 		},
 		Status:   Status{Listen: "127.0.0.1:8080"},
 		Watchdog: Watchdog{ProgressTimeout: Duration(2 * time.Minute)},
+		WAN:      defaultWAN(),
+		WMBus:    defaultWMBus(),
+		Clock:    defaultClock(),
+		Update:   defaultUpdate(),
 	}
 }
 

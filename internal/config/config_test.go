@@ -29,6 +29,7 @@ func TestDefault(t *testing.T) {
 			KeyProvider:   "dev",
 			DevKeyFile:    "/var/lib/smgw/dev-data-key",
 			AllowInsecure: false,
+			TPM:           "/dev/tpmrm0",
 		},
 		Store: Store{
 			Retention:      0,
@@ -39,6 +40,15 @@ func TestDefault(t *testing.T) {
 		},
 		Status:   Status{Listen: "127.0.0.1:8080"},
 		Watchdog: Watchdog{ProgressTimeout: Duration(2 * time.Minute)},
+		WMBus:    WMBus{LinkMode: "C1/T1", MaxClockSkew: Duration(time.Hour), DupWindow: Duration(2 * time.Minute)},
+		Clock:    Clock{Source: "none", Untrusted: "flag", JumpThreshold: Duration(2 * time.Second)},
+		Update:   Update{Keyring: "/etc/smgw/update-keyring.pem", Installer: "dbus", Rauc: "/usr/bin/rauc"},
+		// [wan.link], [wan.modem], [wan.commands] (wan.go) and [wan.mqtt] (mqtt.go, checked in mqtt_test.go).
+		WAN: WAN{
+			Link:     Link{Ethernet: "eth0", LTE: "wwan0", ProbeEvery: Duration(10 * time.Second)},
+			Commands: Commands{MaxSkew: Duration(5 * time.Minute), MaxValidity: Duration(24 * time.Hour)},
+			MQTT:     defaultMQTT(),
+		},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Default() =\n%+v\nwant\n%+v", c, want)
@@ -94,7 +104,7 @@ func TestParseFull(t *testing.T) {
 	}
 	want := &Config{
 		Gateway:  Gateway{ID: "gw-0042.site_A", DataDir: "/srv/smgw", RuntimeDir: "/run/smgw-0042", LogLevel: "debug", LogFormat: "json"},
-		Security: Security{KeyProvider: "tpm", DevKeyFile: "/srv/smgw/keys/dev.key"},
+		Security: Security{KeyProvider: "tpm", DevKeyFile: "/srv/smgw/keys/dev.key", TPM: "swtpm://127.0.0.1:2321", PCRs: []int{0, 2, 4, 7}},
 		Store: Store{
 			Retention:      Duration(90 * 24 * time.Hour),
 			MaxSize:        512 * MiB,
@@ -105,6 +115,16 @@ func TestParseFull(t *testing.T) {
 		},
 		Status:   Status{Listen: "[::]:8443", AllowRemote: true},
 		Watchdog: Watchdog{ProgressTimeout: Duration(90 * time.Second)},
+		Clock:    Clock{Source: "any", Untrusted: "hold", JumpThreshold: Duration(5 * time.Second)},
+		Update:   Update{Keyring: "/srv/smgw/keyring.pem", Installer: "command", Rauc: "/opt/rauc/bin/rauc", Compatible: "smgw-board-1"},
+		WMBus:    defaultWMBus(),
+		WAN: WAN{
+			Link:  Link{Ethernet: "end0", LTE: "wwan1", ProbeEvery: Duration(30 * time.Second)},
+			Modem: Modem{Device: "/dev/ttyUSB2", APN: "iot.example", DailyBudget: 50 * MiB},
+			Commands: Commands{MaxSkew: Duration(2 * time.Minute), MaxValidity: Duration(12 * time.Hour),
+				Keys: []HESKey{{ID: "hes-ops", Role: "operator", PublicKeyFile: "/etc/smgw/hes-ops.pem"}}},
+			MQTT: defaultMQTT(),
+		},
 		Meters: []Meter{
 			{ID: "elec-1", Driver: "sim", Profile: "electricity", Interval: Duration(time.Hour), LiveInterval: Duration(10 * time.Second), Enabled: false},
 			{ID: "KAM:12345678", Driver: "sim", Profile: "heat", Interval: Duration(24 * time.Hour), Enabled: true},
@@ -247,6 +267,10 @@ func TestProblems(t *testing.T) {
 		{"dev by default, table present", "[security]\n\n", []at{{1, "security.key_provider"}}},
 		{"dev by default, no table", "", []at{{0, "security.key_provider"}}},
 		{"dev key file relative", ok + "dev_key_file = \"key\"\n", []at{{3, "security.dev_key_file"}}},
+		{"tpm name", ok + "tpm = \"tpm0\"\n", []at{{3, "security.tpm"}}},
+		{"tpm swtpm without port", ok + "tpm = \"swtpm://127.0.0.1\"\n", []at{{3, "security.tpm"}}},
+		{"pcr out of range", ok + "pcrs = [0, 24]\n", []at{{3, "security.pcrs[1]"}}},
+		{"pcr twice", ok + "pcrs = [7, 7]\n", []at{{3, "security.pcrs[1]"}}},
 		{"retention syntax", ok + "[store]\nretention = \"1y\"\n", []at{{4, "store.retention"}}},
 		{"retention type", ok + "[store]\nretention = 1\n", []at{{4, "store.retention"}}},
 		{"max_size too small", ok + "[store]\nmax_size = \"1000kB\"\n", []at{{4, "store.max_size"}}},
@@ -267,7 +291,7 @@ func TestProblems(t *testing.T) {
 		{"meter duplicate id", ok + "[[meter]]\nid = \"a\"\ndriver = \"sim\"\nprofile = \"heat\"\n\n[[meter]]\nid = \"a\"\ndriver = \"sim\"\nprofile = \"heat\"\n",
 			[]at{{9, "meter[1].id"}}},
 		{"meter without driver", ok + "[[meter]]\nid = \"a\"\n", []at{{3, "meter[0].driver"}}},
-		{"meter unknown driver", ok + "[[meter]]\nid = \"a\"\ndriver = \"modbus\"\n", []at{{5, "meter[0].driver"}}},
+		{"meter unknown driver", ok + "[[meter]]\nid = \"a\"\ndriver = \"nosuch\"\n", []at{{5, "meter[0].driver"}}},
 		{"sim without profile", ok + "[[meter]]\nid = \"a\"\ndriver = \"sim\"\n", []at{{3, "meter[0].profile"}}},
 		{"sim bad profile", ok + "[[meter]]\nid = \"a\"\ndriver = \"sim\"\nprofile = \"gas\"\n", []at{{6, "meter[0].profile"}}},
 		{"meter interval", ok + "[[meter]]\nid = \"a\"\ndriver = \"sim\"\nprofile = \"heat\"\ninterval = \"2d\"\n", []at{{7, "meter[0].interval"}}},

@@ -44,6 +44,8 @@
 //	key_provider = "dev"         # dev (plaintext key file) | tpm
 //	dev_key_file = ""            # "" is <data_dir>/dev-data-key
 //	allow_insecure = false       # must be true with key_provider = "dev"
+//	tpm = "/dev/tpmrm0"          # the TPM: a device, swtpm://HOST:PORT or "simulator" (tests)
+//	pcrs = []                    # SHA-256 PCRs new data keys are sealed to, e.g. [0, 2, 4, 7]
 //
 //	[store]
 //	retention = "0"              # maximum age of readings; 0 keeps them until max_size
@@ -59,6 +61,21 @@
 //
 //	[watchdog]
 //	progress_timeout = "2m"      # no progress this long stops the watchdog pings; 10s…1h
+//
+//	[wan.mqtt]                   # the MQTT uplink to the HES (docs/mqtt.md)
+//	url = ""                     # mqtt://host:port or mqtts://host:port; "" = no uplink
+//	topic_prefix = "smgw"        # topics <prefix>/<gateway id>/readings, /status, /cmd
+//	channel = "mqtt"             # outbox channel drained (readings are queued on it)
+//	ca_file = ""                 # CAs to verify the broker by; "" = system roots
+//	client_cert = ""             # "" = <data_dir>/identity.crt
+//	batch_size = 1000            # readings per message; 1…100000
+//	max_delay = "5s"             # longest wait for a batch to fill; 1s…1h
+//	keep_alive = "90s"           # MQTT keep-alive (LTE NAT); 10s…18h
+//	session_expiry = "1h"        # MQTT v5 session expiry; 0…7d
+//	format = "cbor"              # cbor (COSE-signed) | json | jws
+//	qos = 1                      # 1 | 2
+//	backoff_min = "1s"           # reconnection backoff, random, growing to backoff_max
+//	backoff_max = "2m"
 //
 //	[[meter]]                    # zero or more
 //	id = "elec-1"                # required, unique; meter.MeterID rules

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"reflect"
 	"slices"
@@ -228,6 +229,17 @@ func (d *decoder) value(key string, v any, fv reflect.Value) {
 			return
 		}
 		fv.SetString(s)
+	case reflect.Int, reflect.Int64:
+		n, ok := v.(int64)
+		if !ok {
+			d.add(key, "must be an integer, not %s", tomlType(v))
+			return
+		}
+		if fv.OverflowInt(n) {
+			d.add(key, "%d is out of range", n)
+			return
+		}
+		fv.SetInt(n)
 	case reflect.Bool:
 		b, ok := v.(bool)
 		if !ok {
@@ -246,6 +258,8 @@ func (d *decoder) value(key string, v any, fv reflect.Value) {
 		switch fv.Type().Elem().Kind() {
 		case reflect.String:
 			d.strings(key, v, fv)
+		case reflect.Int:
+			d.ints(key, v, fv)
 		case reflect.Struct:
 			d.tables(key, v, fv)
 		default:
@@ -273,6 +287,29 @@ func (d *decoder) strings(key string, v any, fv reflect.Value) {
 			continue
 		}
 		out = reflect.Append(out, reflect.ValueOf(s).Convert(fv.Type().Elem()))
+	}
+	if !bad {
+		fv.Set(out)
+	}
+}
+
+// ints assigns an array of integers (security.pcrs).
+func (d *decoder) ints(key string, v any, fv reflect.Value) {
+	arr, ok := v.([]any)
+	if !ok {
+		d.add(key, "must be an array of integers, not %s", tomlType(v))
+		return
+	}
+	out := reflect.MakeSlice(fv.Type(), 0, len(arr))
+	bad := false
+	for i, e := range arr {
+		n, ok := e.(int64)
+		if !ok || n < math.MinInt32 || n > math.MaxInt32 {
+			d.add(fmt.Sprintf("%s[%d]", key, i), "must be an integer, not %s", tomlType(e))
+			bad = true
+			continue
+		}
+		out = reflect.Append(out, reflect.ValueOf(int(n)))
 	}
 	if !bad {
 		fv.Set(out)

@@ -58,7 +58,7 @@ var (
 	logLevels   = []string{"debug", "info", "warn", "error"}
 	logFormats  = []string{"auto", "text", "json"}
 	keyProvider = []string{KeyProviderDev, KeyProviderTPM}
-	drivers     = []string{DriverSim}
+	drivers     = []string{DriverSim, DriverWMBus, DriverModbus, DriverDLMS}
 	simProfiles = []string{ProfileElectricity, ProfileWater, ProfileHeat}
 )
 
@@ -99,6 +99,17 @@ func (c *Config) problems() []problem {
 	}
 	if s.DevKeyFile != "" && !filepath.IsAbs(s.DevKeyFile) {
 		add("security.dev_key_file", "%q is not an absolute path", s.DevKeyFile)
+	}
+	check("security.tpm", checkTPM(s.TPM))
+	pcrSeen := map[int]bool{}
+	for i, n := range s.PCRs {
+		key := fmt.Sprintf("security.pcrs[%d]", i)
+		if n < 0 || n > 23 {
+			add(key, "PCR %d is out of range: must be 0…23", n)
+		} else if pcrSeen[n] {
+			add(key, "PCR %d is listed twice", n)
+		}
+		pcrSeen[n] = true
 	}
 
 	st := c.Store
@@ -171,6 +182,12 @@ func (c *Config) problems() []problem {
 			}
 		}
 	}
+	ps = append(ps, c.wanProblems()...)
+	ps = append(ps, c.mqttProblems()...)
+	ps = append(ps, c.wmbusProblems()...)
+	ps = append(ps, c.applianceProblems()...)
+	ps = append(ps, c.modbusProblems()...)
+	ps = append(ps, c.dlmsProblems()...)
 	return ps
 }
 
@@ -248,4 +265,22 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// checkTPM returns "" or why name cannot name a TPM (security.tpm).
+func checkTPM(name string) string {
+	switch {
+	case name == "simulator", strings.HasPrefix(name, "/"):
+		return ""
+	case strings.HasPrefix(name, "swtpm://"):
+		host, port, err := net.SplitHostPort(strings.TrimPrefix(name, "swtpm://"))
+		if err != nil || host == "" || port == "" {
+			return fmt.Sprintf("%q: want swtpm://HOST:PORT", name)
+		}
+		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			return fmt.Sprintf("%q: port %q is not a number 0…65535", name, port)
+		}
+		return ""
+	}
+	return fmt.Sprintf("%q: want a device path such as /dev/tpmrm0, swtpm://HOST:PORT or \"simulator\"", name)
 }
