@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/smgw/smgw/internal/keys"
 	"github.com/smgw/smgw/internal/meter"
 	"github.com/smgw/smgw/internal/store"
 )
@@ -75,6 +76,11 @@ type Status struct {
 	Services           []ServiceStatus
 	// Live holds the latest instantaneous values (power, voltage, …).
 	Live []meter.Reading
+	// Uplink is the MQTT uplink's state (uplink.go); nil when there is
+	// neither a broker nor an outbox channel for one.
+	Uplink *UplinkStatus
+	// Link is the WAN link's state (link.go); nil when unknown.
+	Link *LinkStatus
 }
 
 // ServiceStatus describes one service of the daemon.
@@ -153,6 +159,12 @@ var errorCodes = []struct {
 	{store.ErrSchema, "schema", 500},
 	{store.ErrInvalid, "invalid", 400},
 	{store.ErrReadOnly, "read-only", 403},
+	{keys.ErrNoTPM, "no-tpm", 503},                 // keys.go
+	{keys.ErrTampered, "tpm-blob-refused", 500},    // keys.go
+	{keys.ErrPCRMismatch, "tpm-pcr-mismatch", 500}, // keys.go
+	{keys.ErrLockout, "tpm-lockout", 503},          // keys.go
+	{keys.ErrCertificate, "bad-certificate", 400},  // keys.go
+	{keys.ErrSecret, "bad-secret", 400},            // keys.go
 	{ErrBadRequest, "bad-request", 400},
 	{ErrNotFound, "not-found", 404},
 	{context.DeadlineExceeded, "timeout", 504},

@@ -18,6 +18,10 @@
 //	/v1/log/{name}?after=N    NDJSON, one event per line (EncodeEventJSON)
 //	/v1/log/{name}/verify     the log's LogReport as JSON, or an error
 //
+// Key management (keys.go; a Backend that is also a KeysBackend): GET
+// /v1/keys, GET /v1/log/{name}/checkpoint, and the only POST endpoints,
+// /v1/keys/rotate, /v1/keys/secret, /v1/keys/csr and /v1/keys/cert.
+//
 // A stream that fails after it started ends with the HTTP trailers
 // Smgw-Error and Smgw-Error-Code; the client turns them, like error bodies,
 // back into errors for which errors.Is holds against the store's sentinels

@@ -74,6 +74,8 @@ type wireStatus struct {
 	Store              wireStats           `json:"store"`
 	Services           []wireServiceStatus `json:"services"`
 	Live               []wireReading       `json:"live"`
+	Uplink             *UplinkStatus       `json:"uplink,omitempty"`
+	Link               *LinkStatus         `json:"link,omitempty"`
 }
 
 type wireStats struct {
@@ -114,6 +116,8 @@ func (s Status) MarshalJSON() ([]byte, error) {
 		},
 		Services: make([]wireServiceStatus, len(s.Services)),
 		Live:     make([]wireReading, len(s.Live)),
+		Uplink:   s.Uplink,
+		Link:     s.Link,
 	}
 	for i, sv := range s.Services {
 		w.Services[i] = wireServiceStatus{Name: sv.Name, LastProgress: fmtTime(sv.LastProgress), Healthy: sv.Healthy, Err: sv.Err}
@@ -141,6 +145,8 @@ func (s *Status) UnmarshalJSON(p []byte) error {
 	x.GatewayID, x.Version, x.KeyProvider, x.Insecure = w.GatewayID, w.Version, w.KeyProvider, w.Insecure
 	x.Uptime = fromSeconds(w.UptimeSeconds)
 	x.MetersSeen, x.ReadingsLastMinute, x.WAN = w.MetersSeen, w.ReadingsLastMinute, w.WAN
+	x.Uplink = w.Uplink
+	x.Link = w.Link
 	x.Store.Appended, x.Store.Deferred, x.Store.Commits = w.Store.Appended, w.Store.Deferred, w.Store.Commits
 	x.Store.Compactions, x.Store.JournalBytes = w.Store.Compactions, w.Store.JournalBytes
 	x.Store.LastCommitTook = fromSeconds(w.Store.LastCommitTookSeconds)
