@@ -57,6 +57,8 @@ func (c *cli) cmdDemo(ctx context.Context, args []string) int {
 	fs := c.flagSet("demo")
 	data := fs.String("data", "", "the demo's data `directory` (default: the user cache directory's smgw/demo)")
 	listen := fs.String("listen", "127.0.0.1:8080", "the status page's `address`; \"\" turns it off")
+	mqttURL := fs.String("mqtt", "", "publish readings to the MQTT broker at `URL` (mqtt://host:port or mqtts://host:port); without it they queue in the outbox")
+	mqttCA := fs.String("mqtt-ca", "", "PEM `file` with the CA that signed the broker's certificate, for mqtts://")
 	pos, code := parseFlags(fs, args)
 	if code >= 0 {
 		return code
@@ -77,7 +79,11 @@ func (c *cli) cmdDemo(ctx context.Context, args []string) int {
 		return c.fail("demo", err)
 	}
 	cfg := config.Demo(dir)
+	cfg.AddDemoWMBus() // two simulated wM-Bus meters through the line reader
 	opts := &app.Options{InitialBackfill: 24 * time.Hour}
+	if err := c.demoMQTT(ctx, cfg, *mqttURL, *mqttCA); err != nil { // demomqtt.go
+		return c.fail("demo", err)
+	}
 	cfg.Status.Listen = ""
 	if *listen != "" {
 		// Bound here so that port 0 picks a free port; asking for an
@@ -101,6 +107,7 @@ func (c *cli) cmdDemo(ctx context.Context, args []string) int {
 	log.Warn("INSECURE DEMO: simulated meters, and a data key in a plaintext file; never use this for real data",
 		"data", dir, "key_file", cfg.Security.DevKeyFile)
 	opts.Log = log
+	defer c.demoDLMS(ctx, cfg, log)() // demodlms.go
 	return c.daemon(ctx, "demo", cfg, opts, func(a *app.App) {
 		page := "off"
 		if addr := a.StatusAddr(); addr != "" {

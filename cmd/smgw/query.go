@@ -24,6 +24,7 @@ func (c *cli) cmdMeters(ctx context.Context, args []string) int {
 	var sf storeFlags
 	sf.register(fs)
 	format := fs.String("format", "table", "output `format`: table or json")
+	nearby := fs.Bool("nearby", false, "show the wireless M-Bus meters' health and the unknown meters heard nearby (needs the running daemon)")
 	pos, code := parseFlags(fs, args)
 	if code >= 0 {
 		return code
@@ -37,6 +38,9 @@ func (c *cli) cmdMeters(ctx context.Context, args []string) int {
 	loc, err := sf.locate()
 	if err != nil {
 		return c.storeErr("meters", err)
+	}
+	if *nearby {
+		return c.metersNearby(ctx, loc, *format)
 	}
 	r, closeFn, err := loc.open(ctx)
 	if err != nil {
@@ -109,7 +113,8 @@ func (c *cli) cmdLog(ctx context.Context, args []string) int {
 	}
 	defer closeFn()
 	if *verify {
-		return c.verifyLogs(ctx, r, names)
+		code := c.verifyLogs(ctx, r, names)
+		return max(code, c.verifyCheckpoints(ctx, r, loc.dataDir, names)) // keys.go: the signed heads
 	}
 	w := bufio.NewWriter(c.stdout)
 	var buf []byte
@@ -235,6 +240,9 @@ func fmtStatus(st ctl.Status, now time.Time) string {
 	fmt.Fprintf(&b, "keys       %s\n", keys)
 	fmt.Fprintf(&b, "meters     %d seen, %d readings in the last minute\n", st.MetersSeen, st.ReadingsLastMinute)
 	fmt.Fprintf(&b, "WAN        %s\n", st.WAN)
+	if st.Uplink != nil {
+		fmt.Fprintf(&b, "uplink     %s\n", fmtUplink(st.Uplink, now)) // verify.go
+	}
 	s := st.Store
 	fmt.Fprintf(&b, "store      %d readings stored, %d deferred, %d commits (last %s, took %s), %d meters, %d series, %.1f MiB\n",
 		s.Appended, s.Deferred, s.Commits, ago(s.LastCommit, now), s.LastCommitTook.Round(time.Microsecond),

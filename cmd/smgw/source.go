@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -34,9 +35,10 @@ func (f *storeFlags) register(fs *flag.FlagSet) {
 // location is where a gateway's daemon and store are.
 type location struct {
 	dataDir string
-	sockets []string // tried in order
-	keyFile string   // the development key file; "" when the provider is not "dev"
-	tpm     bool     // the configuration names the TPM provider
+	sockets []string       // tried in order
+	keyFile string         // the development key file; "" when the provider is not "dev"
+	tpm     bool           // the configuration names the TPM provider
+	cfg     *config.Config // the configuration, when -c named one
 }
 
 // usageError is an error that is the command line's fault.
@@ -92,6 +94,7 @@ func locationOf(cfg *config.Config) location {
 		loc.keyFile = cfg.Security.DevKeyFile
 	case config.KeyProviderTPM:
 		loc.tpm = true
+		loc.cfg = cfg
 	}
 	return loc
 }
@@ -131,16 +134,22 @@ func (l location) open(ctx context.Context) (r ctl.Reader, close func() error, e
 	var prov keys.Provider
 	switch {
 	case l.tpm:
-		return nil, nil, errors.New("the daemon is not running and this build cannot unseal the TPM data key; start the daemon")
+		prov = tpmProviderOf(l.cfg, true) // keys.go
 	case l.keyFile == "":
 		return nil, nil, errors.New("the configuration names no key provider this build knows")
 	default:
 		if _, err := os.Stat(l.keyFile); err != nil {
+			if fileExists(filepath.Join(l.dataDir, keys.TPMKeyFileName)) { // keys.go
+				return nil, nil, errors.New("the daemon is not running and this data directory's keys are in a TPM: give -c FILE (the configuration names the TPM)")
+			}
 			return nil, nil, fmt.Errorf("the development key file: %w", err)
 		}
 		prov = keys.NewDev(l.keyFile, nil)
 	}
 	st, err := store.Open(db, &store.Options{ReadOnly: true, Keys: prov})
+	if c, ok := prov.(io.Closer); ok { // the TPM connection: the keyring is unsealed now
+		c.Close()
+	}
 	if errors.Is(err, store.ErrLocked) {
 		return nil, nil, fmt.Errorf("a daemon holds the store %s, but its control socket is unreachable (tried %s): "+
 			"is it still starting, or does it use another runtime_dir? Give -c with its configuration", db, joinList(l.sockets))

@@ -18,13 +18,17 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/smgw/smgw/internal/clock"
 	"github.com/smgw/smgw/internal/config"
 	"github.com/smgw/smgw/internal/ctl"
 	"github.com/smgw/smgw/internal/keys"
 	"github.com/smgw/smgw/internal/meter"
 	"github.com/smgw/smgw/internal/statusweb"
 	"github.com/smgw/smgw/internal/store"
+	"github.com/smgw/smgw/internal/tariff"
 	"github.com/smgw/smgw/internal/version"
+	"github.com/smgw/smgw/internal/wan/link"
+	"github.com/smgw/smgw/internal/wan/mqtt"
 )
 
 // DBFile is the database's file name in the data directory.
@@ -55,7 +59,7 @@ func Permanent(err error) bool {
 			return true
 		}
 	}
-	return false
+	return permanentKeyError(err) // keys.go: no TPM, tampered blob, PCRs, lockout
 }
 
 // Options configure an App beyond its configuration. The zero value (or
@@ -95,6 +99,9 @@ type Options struct {
 	StatusListener net.Listener
 	// NoSync skips fsync in the store (tests only).
 	NoSync bool
+	// LinkProbe replaces the kernel's view of the network interfaces for
+	// the link monitor (tests); nil reads /sys and /proc.
+	LinkProbe link.Probe
 }
 
 // App is the gateway: the store, the meters, the ingest pipeline between
@@ -107,9 +114,14 @@ type App struct {
 	now  func() time.Time
 
 	keys     keys.Provider
+	ks       keyState // keys.go
 	st       *store.Store
 	ingest   *Ingest
+	clock    *clock.Monitor // appliance.go
 	meters   []*meterService
+	wmbus    *wmbusService // nil without wM-Bus meters and receiver
+	modbus   []*modbusService
+	dlms     []*dlmsService // dlms.go
 	ctl      *ctl.Server
 	sockLink string // the link in data_dir to the socket, "" if none was made
 	httpLn   net.Listener
@@ -125,6 +137,13 @@ type App struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// The WAN side and the command path (commands.go).
+	cmds      *CommandPath
+	tariff    *tariff.Model
+	link      *link.Monitor
+	modemPort closer
+	uplink    *mqtt.Uplink // uplink.go; nil without a broker
 }
 
 // New does the fallible setup: it opens the key provider and the store,
@@ -170,6 +189,8 @@ func New(cfg *config.Config, opts *Options) (_ *App, err error) {
 		switch cfg.Security.KeyProvider {
 		case config.KeyProviderDev:
 			a.keys = keys.NewDev(cfg.Security.DevKeyFile, a.log)
+		case config.KeyProviderTPM:
+			a.keys = a.tpmProvider() // keys.go
 		default:
 			return nil, fmt.Errorf("%w: key provider %q is not available in this build (use \"dev\" for development)",
 				ErrRefused, cfg.Security.KeyProvider)
@@ -183,11 +204,14 @@ func New(cfg *config.Config, opts *Options) (_ *App, err error) {
 	if err := os.MkdirAll(cfg.Gateway.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("app: data directory: %w", err)
 	}
+	if err := a.initSigner(context.Background()); err != nil { // keys.go: before the store, which a failure leaves untouched
+		return nil, err
+	}
 	a.st, err = store.Open(DBPath(cfg.Gateway.DataDir), &store.Options{
 		Keys:           a.keys,
 		Log:            a.log.With("service", "store"),
 		Now:            o.Now,
-		OutboxChannels: cfg.Store.OutboxChannels,
+		OutboxChannels: outboxChannels(cfg), // uplink.go
 		MaxAge:         cfg.Store.Retention.Std(),
 		MaxBytes:       int64(cfg.Store.MaxSize),
 		DeferredFlush:  cfg.Store.DeferredFlush.Std(),
@@ -196,6 +220,16 @@ func New(cfg *config.Config, opts *Options) (_ *App, err error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: open the store: %w", err)
+	}
+	if err := a.initKeys(context.Background()); err != nil { // keys.go
+		return nil, err
+	}
+
+	if err := a.initWAN(context.Background()); err != nil {
+		return nil, err
+	}
+	if err := a.initUplink(context.Background()); err != nil { // uplink.go
+		return nil, err
 	}
 
 	// Ingest and meters.
@@ -210,7 +244,11 @@ func New(cfg *config.Config, opts *Options) (_ *App, err error) {
 			}
 		}
 	}
+	if err := a.initClock(); err != nil { // appliance.go
+		return nil, err
+	}
 	a.ingest = NewIngest(a.st, &IngestOptions{
+		Clock:      a.clockGate(),
 		Resolution: cfg.Store.LiveResolution.Std(),
 		Latest:     a.st.Latest,
 		Seen:       seen,
@@ -218,16 +256,48 @@ func New(cfg *config.Config, opts *Options) (_ *App, err error) {
 		Now:        o.Now,
 		Log:        a.log.With("service", "ingest"),
 	})
-	for _, mc := range cfg.Meters {
+	var wmbusMeters []config.Meter
+	var modbusMeters []config.Meter // modbus.go
+	var dlmsMeters []config.Meter   // dlms.go
+	cfgMeters, err := a.withOverrides(cfg.Meters)
+	if err != nil {
+		return nil, err
+	}
+	for _, mc := range cfgMeters {
 		if !mc.Enabled {
 			a.log.Info("meter disabled in the configuration", "meter", mc.ID)
+			continue
+		}
+		if mc.Driver == config.DriverWMBus {
+			wmbusMeters = append(wmbusMeters, mc)
+			continue
+		}
+		if mc.Driver == config.DriverModbus {
+			modbusMeters = append(modbusMeters, mc)
+			continue
+		}
+		if mc.Driver == config.DriverDLMS {
+			dlmsMeters = append(dlmsMeters, mc)
 			continue
 		}
 		ms, err := newMeterService(mc, a.ingest, latest[mc.ID], o.InitialBackfill, o.Now, a.log)
 		if err != nil {
 			return nil, err
 		}
+		if err := a.restoreOutages(ms); err != nil {
+			return nil, err
+		}
 		a.meters = append(a.meters, ms)
+		a.cmds.register(ms)
+	}
+	if a.wmbus, err = newWMBus(cfg, wmbusMeters, a.ingest, a.st, o.Now, a.log); err != nil {
+		return nil, err
+	}
+	if a.modbus, err = newModbus(cfg, modbusMeters, a.ingest, o.Now, a.log); err != nil {
+		return nil, err
+	}
+	if a.dlms, err = newDLMS(cfg, dlmsMeters, a.ingest, a.st, o.Now, a.log); err != nil {
+		return nil, err
 	}
 
 	// Control socket, and a link to it in the data directory.
@@ -306,6 +376,15 @@ func New(cfg *config.Config, opts *Options) (_ *App, err error) {
 	}
 	if a.webCheck != nil {
 		probes = append(probes, Probe{Name: "status page", Last: a.webCheck.Progress})
+	}
+	if a.wmbus != nil {
+		probes = append(probes, Probe{Name: "wmbus", Last: a.wmbus.svc.Progress})
+	}
+	for _, mb := range a.modbus {
+		probes = append(probes, Probe{Name: "modbus " + mb.line.Name(), Last: mb.Progress, Timeout: progressTimeout + mb.period})
+	}
+	for _, d := range a.dlms {
+		probes = append(probes, Probe{Name: "dlms " + d.line.Name(), Last: d.Progress, Timeout: progressTimeout + d.period})
 	}
 	for _, ms := range a.meters {
 		probes = append(probes, Probe{Name: "meter " + string(ms.id), Last: ms.Progress, Timeout: progressTimeout + ms.period})
@@ -392,19 +471,34 @@ func (a *App) Run(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("app: log the start: %w", err)
 	}
+	a.reportUpdate(lctx) // appliance.go: spooled update steps, the outcome of the last update
 
 	g, gctx := errgroup.WithContext(ctx)
 	a.service(g, gctx, "ingest", a.ingest.Run)
+	a.service(g, gctx, "clock", a.runClock) // appliance.go
 	for _, ms := range a.meters {
 		a.service(g, gctx, "meter "+string(ms.id), ms.Run)
 	}
+	if a.wmbus != nil {
+		a.service(g, gctx, "wmbus", a.wmbus.Run)
+	}
+	for _, mb := range a.modbus {
+		a.service(g, gctx, "modbus "+mb.line.Name(), mb.Run)
+	}
+	for _, d := range a.dlms {
+		a.service(g, gctx, "dlms "+d.line.Name(), d.Run)
+	}
 	a.service(g, gctx, "control socket", a.ctl.Run)
+	a.service(g, gctx, "keys", a.runKeys) // keys.go
 	a.service(g, gctx, "control socket check", a.ctlCheck.Run)
 	if a.httpSrv != nil {
 		a.service(g, gctx, "status page", a.serveHTTP)
 		a.service(g, gctx, "status page check", a.webCheck.Run)
 	}
 	a.service(g, gctx, "systemd notifier", a.notifier.Run)
+	a.service(g, gctx, "link", a.link.Run)
+	a.service(g, gctx, "mqtt", a.runUplink) // uplink.go
+	a.service(g, gctx, "runtime meters", a.cmds.runRuntimeMeters)
 	a.notifier.Ready()
 	a.log.Info("gateway running", "gateway", a.cfg.Gateway.ID, "version", version.Version,
 		"meters", len(a.meters), "socket", a.ctl.Path(), "status_page", a.StatusAddr())
@@ -439,6 +533,7 @@ func (a *App) Run(ctx context.Context) error {
 	}); err != nil && flushErr == nil {
 		flushErr = err
 	}
+	a.signHeads(dctx) // keys.go: the last signed heads cover the stop event
 	switch {
 	case runErr != nil:
 		return runErr
@@ -510,9 +605,20 @@ func (a *App) meterSeen(ctx context.Context, id meter.MeterID) {
 }
 
 // statusLine is the STATUS= line: "3 meters, 412 readings/min, store ok, WAN: none".
+// configuredMeters counts the enabled meters of every driver.
+func (a *App) configuredMeters() int {
+	n := 0
+	for _, m := range a.cfg.Meters {
+		if m.Enabled {
+			n++
+		}
+	}
+	return n
+}
+
 func (a *App) statusLine() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d meters, %d readings/min, store ", len(a.meters), a.ingest.ReadingsLastMinute())
+	fmt.Fprintf(&b, "%d meters, %d readings/min, store ", a.configuredMeters(), a.ingest.ReadingsLastMinute())
 	var stalled []string
 	storeOK := true
 	for _, h := range a.notifier.Health() {
@@ -529,7 +635,7 @@ func (a *App) statusLine() string {
 	} else {
 		b.WriteString("STALLED")
 	}
-	b.WriteString(", WAN: none")
+	b.WriteString(", WAN: " + a.wanLine())
 	if len(stalled) > 0 {
 		b.WriteString(", stalled: " + strings.Join(stalled, ", "))
 	}
@@ -557,9 +663,11 @@ func (a *App) Close() error {
 		if a.httpLn != nil {
 			a.httpLn.Close() // when Serve never ran; closed twice otherwise
 		}
+		errs = append(errs, a.closeWAN())
 		if a.st != nil {
 			errs = append(errs, a.st.Close())
 		}
+		errs = append(errs, a.closeKeys()) // keys.go
 		a.closeErr = errors.Join(errs...)
 	})
 	return a.closeErr
@@ -603,9 +711,11 @@ func (a *App) Status(ctx context.Context) (ctl.Status, error) {
 		Insecure:           !a.keys.Secure(),
 		MetersSeen:         a.ingest.MetersSeen(),
 		ReadingsLastMinute: a.ingest.ReadingsLastMinute(),
-		WAN:                "none",
+		WAN:                a.wanLine(),
 		Store:              a.st.Stats(),
 		Live:               a.ingest.LiveValues(),
+		Uplink:             a.uplinkStatus(), // uplink.go
+		Link:               a.linkStatus(),   // commands.go
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()

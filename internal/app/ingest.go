@@ -43,6 +43,9 @@ type IngestOptions struct {
 	Tick time.Duration
 	// Log receives warnings; nil discards them.
 	Log *slog.Logger
+	// Clock, if set, says whether the clock may timestamp readings
+	// (clockgate.go); nil trusts it.
+	Clock *ClockGate
 }
 
 // Ingest is the pipeline between meter drivers and the store. It
@@ -71,6 +74,8 @@ type Ingest struct {
 
 	rate     rateCounter
 	progress atomic.Int64 // unix nanoseconds of Run's last loop
+
+	clock *ClockGate // nil: the clock is trusted (clockgate.go)
 }
 
 type seriesKey struct {
@@ -111,6 +116,7 @@ func NewIngest(st ingestStore, opts *IngestOptions) *Ingest {
 		tick:   opts.Tick,
 		retry:  100 * time.Millisecond,
 		log:    opts.Log,
+		clock:  opts.Clock,
 		series: make(map[seriesKey]*series),
 		seen:   make(map[meter.MeterID]bool, len(opts.Seen)),
 	}
@@ -136,7 +142,7 @@ func NewIngest(st ingestStore, opts *IngestOptions) *Ingest {
 // store does not recover the watchdog notices the stalled meter. Invalid
 // readings and a closed store fail at once.
 func (in *Ingest) Append(ctx context.Context, rs ...meter.Reading) error {
-	if len(rs) == 0 {
+	if rs = in.clock.apply(rs); len(rs) == 0 {
 		return nil
 	}
 	for attempt := 0; ; attempt++ {
@@ -191,7 +197,7 @@ func (in *Ingest) Append(ctx context.Context, rs ...meter.Reading) error {
 // quantity and averages instantaneous ones into the store. It does not
 // block on the disk.
 func (in *Ingest) Live(rs ...meter.Reading) {
-	if len(rs) == 0 {
+	if rs = in.clock.apply(rs); len(rs) == 0 {
 		return
 	}
 	in.mu.Lock()

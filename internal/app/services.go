@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,6 +28,12 @@ type meterService struct {
 	now      func() time.Time
 	log      *slog.Logger
 	progress atomic.Int64 // unix nanoseconds of the last tick
+
+	// Set and changed by the command path (commands.go).
+	mc      config.Meter
+	ctlMu   sync.Mutex
+	cancel  context.CancelFunc // stops the running sim.Meter.Run
+	removed bool
 }
 
 func newMeterService(mc config.Meter, in *Ingest, latest time.Time, initial time.Duration,
@@ -53,7 +60,7 @@ func newMeterService(mc config.Meter, in *Ingest, latest time.Time, initial time
 	if live > 0 {
 		period = live
 	}
-	ms := &meterService{id: mc.ID, m: m, in: in, period: period, latest: latest, initial: initial, now: now, log: log}
+	ms := &meterService{id: mc.ID, m: m, in: in, period: period, latest: latest, initial: initial, now: now, log: log, mc: mc}
 	ms.tick()
 	return ms, nil
 }
@@ -89,7 +96,7 @@ func (ms *meterService) Run(ctx context.Context) error {
 		// Twice: the first pass may take long enough for a boundary to pass.
 		for range 2 {
 			to := ms.now()
-			if err := ms.m.Backfill(ctx, ms, from, to); err != nil {
+			if err := ms.sim().Backfill(ctx, ms, from, to); err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
@@ -103,7 +110,7 @@ func (ms *meterService) Run(ctx context.Context) error {
 		}
 		ms.tick()
 	}
-	return ms.m.Run(ctx, ms)
+	return ms.runLoop(ctx)
 }
 
 var _ sim.Sink = (*meterService)(nil)

@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -102,6 +103,9 @@ type Options struct {
 	Speed float64
 	// Log receives warnings; nil discards them.
 	Log *slog.Logger
+	// Outages restores the spans the breaker was open (Meter.Outages of
+	// the meter before a restart); electricity only.
+	Outages []Outage
 }
 
 // Meter is a simulated meter. Its methods are safe for concurrent use.
@@ -115,8 +119,9 @@ type Meter struct {
 	log      *slog.Logger
 	model    model
 
-	mu sync.Mutex
-	it integrator
+	mu      sync.Mutex
+	it      integrator
+	outages []Outage // breaker open spans (breaker.go)
 }
 
 // New validates opts and returns a meter. It starts nothing.
@@ -183,7 +188,14 @@ func New(opts *Options) (*Meter, error) {
 	case o.LiveInterval < MinInterval:
 		return nil, fmt.Errorf("%w: meter %s: live interval %s shorter than %s", ErrOptions, o.ID, o.LiveInterval, MinInterval)
 	}
+	if err := validOutages(o.ID, o.Outages); err != nil {
+		return nil, err
+	}
+	if len(o.Outages) > 0 && o.Profile != Electricity {
+		return nil, fmt.Errorf("%w: meter %s: profile %s has no breaker to have outages", ErrOptions, o.ID, o.Profile)
+	}
 	return &Meter{
+		outages:  slices.Clone(o.Outages),
 		id:       o.ID,
 		profile:  o.Profile,
 		interval: o.Interval,
@@ -224,6 +236,7 @@ func (m *Meter) registersAt(dst []meter.Reading, t time.Time) ([]meter.Reading, 
 	n, e := int64(rel/slotDur), rel%slotDur
 	m.mu.Lock()
 	cum, si := m.it.at(n, e)
+	m.subtractOutages(&cum, t)
 	m.mu.Unlock()
 	return m.own(dst, m.model.registers(dst, t.UTC(), &si, e, &cum)), nil
 }
@@ -236,7 +249,18 @@ func (m *Meter) liveAt(dst []meter.Reading, t time.Time) ([]meter.Reading, error
 	rel := t.Sub(epoch)
 	n, e := int64(rel/slotDur), rel%slotDur
 	si := m.it.slotAt(n) // reads only the (immutable) location
-	return m.own(dst, m.model.live(dst, t.UTC(), &si, e)), nil
+	out := m.own(dst, m.model.live(dst, t.UTC(), &si, e))
+	m.mu.Lock()
+	open := m.openAt(t)
+	m.mu.Unlock()
+	if open { // the breaker is open: no power flows
+		for i := len(dst); i < len(out); i++ {
+			if o := out[i].OBIS; o == meter.OBISActivePowerImport || o == meter.OBISActivePowerExport {
+				out[i].Value = meter.V(0, out[i].Value.E)
+			}
+		}
+	}
+	return out, nil
 }
 
 // own sets the meter id on the readings rs appended after dst.
