@@ -23,6 +23,10 @@ APT_PACKAGES=(
 	libssl-dev                       # go-tpm-tools' in-process TPM simulator (cgo) in unit tests
 	mosquitto mosquitto-clients      # the MQTT broker the uplink tests publish to
 	python3-pymodbus                 # the third-party Modbus RTU server on a pty
+	# tests/appliance: the boot test builds a Debian 12 root filesystem (debootstrap),
+	# an ext4 image of it (mkfs.ext4 -d) and boots it in qemu (TCG); the static
+	# tests run systemd-analyze verify/security and nft -c on rootfs/.
+	qemu-system-x86 debootstrap e2fsprogs systemd nftables
 )
 
 check_only=0
