@@ -75,6 +75,13 @@ var defaultConfigTmpl = template.Must(template.New("default").Funcs(template.Fun
 		}
 		return "[" + strings.Join(q, ", ") + "]"
 	},
+	"ints": func(ns []int) string {
+		q := make([]string, len(ns))
+		for i, n := range ns {
+			q[i] = strconv.Itoa(n)
+		}
+		return "[" + strings.Join(q, ", ") + "]"
+	},
 }).Parse(`# smgw configuration: every key at its default value.
 # Durations are written like "15m", "1h30m", "90d" ("0" for none); sizes
 # like "512MiB" or "10MB" ("0" for none). Check a file with
@@ -104,6 +111,12 @@ key_provider = {{q .Security.KeyProvider}}
 # Must be true to run with the dev key provider: with key_provider = "dev"
 # this file does not validate until you set it (or choose "tpm").
 allow_insecure = {{.Security.AllowInsecure}}
+# The TPM of key_provider = "tpm": a device (the kernel's resource manager),
+# swtpm://HOST:PORT (an emulated TPM) or "simulator" (tests only).
+tpm = {{q .Security.TPM}}
+# SHA-256 PCRs new data keys are sealed to, e.g. [0, 2, 4, 7]: a changed
+# boot chain can then not unseal them (docs/security.md). None by default.
+{{if .Security.PCRs}}pcrs = {{ints .Security.PCRs}}{{else}}# pcrs = [0, 2, 4, 7]{{end}}
 
 [store]
 # Maximum age of readings; "0" keeps them until max_size forces them out.
@@ -133,6 +146,106 @@ allow_remote = {{.Status.AllowRemote}}
 # watchdog pings, so systemd restarts the gateway (10s…1h).
 progress_timeout = {{q .Watchdog.ProgressTimeout.String}}
 
+[clock]
+# What vouches for the clock before readings are timestamped: "ntp"
+# (systemd-timesyncd has synchronised it), "rtc" (a battery-backed RTC
+# whose data the kernel reports valid), "any", or "none".
+source = {{q .Clock.Source}}
+# Until then readings are "flag"ged clock-unsynced, or "hold": not stored.
+untrusted = {{q .Clock.Untrusted}}
+# A wall-clock change larger than this is logged as a jump (1s…1h).
+jump_threshold = {{q .Clock.JumpThreshold.String}}
+
+[update]
+# PEM public keys update files must be signed with (docs/updates.md).
+keyring = {{q .Update.Keyring}}
+# How verified bundles reach RAUC: "dbus" or "command" (the rauc tool).
+installer = {{q .Update.Installer}}
+rauc = {{q .Update.Rauc}}
+# RAUC's compatible string of this device; other updates are refused.
+compatible = {{q .Update.Compatible}}
+
+[wmbus]
+# The wireless M-Bus receiver (docs/wmbus-receivers.md): "im871a",
+# "amb8465" (also AMB8665), "lines" (hex telegrams from file), "sim" or
+# "" for none.
+kind = {{q .WMBus.Kind}}
+# The dongle's serial device (im871a, amb8465).
+device = {{q .WMBus.Device}}
+# S1, T1, C1 or C1/T1.
+link_mode = {{q .WMBus.LinkMode}}
+# Where "lines" reads: a file, a FIFO or "-" for stdin.
+file = {{q .WMBus.File}}
+# A telegram whose meter clock is further than this from the gateway's is
+# rejected as a replay; "0" disables the check, else 1m…7d.
+max_clock_skew = {{q .WMBus.MaxClockSkew.String}}
+# A repeat of a telegram within this window is dropped (1s…1h).
+dup_window = {{q .WMBus.DupWindow.String}}
+
+[wan.link]
+# The wired uplink, preferred; "" for none.
+ethernet = {{q .WAN.Link.Ethernet}}
+# The LTE interface, the fallback; "" for none.
+lte = {{q .WAN.Link.LTE}}
+# How often the link is checked (1s…10m).
+probe_every = {{q .WAN.Link.ProbeEvery.String}}
+
+[wan.modem]
+# The LTE modem's AT port, e.g. "/dev/ttyUSB2"; "" for no modem.
+device = {{q .WAN.Modem.Device}}
+# Set as PDP context 1; "" leaves the modem's own.
+apn = {{q .WAN.Modem.APN}}
+# Bulk bytes a day on LTE; "0" is unlimited (docs/link.md).
+daily_budget = {{q .WAN.Modem.DailyBudget.String}}
+
+[wan.commands]
+# Signed HES commands (docs/commands.md): the clock skew tolerated and the
+# longest validity an envelope may claim.
+max_skew = {{q .WAN.Commands.MaxSkew.String}}
+max_validity = {{q .WAN.Commands.MaxValidity.String}}
+# The HES keys, one table each; roles reader, operator or admin:
+# [[wan.commands.key]]
+# id = "hes-ops"
+# role = "operator"
+# public_key_file = "/etc/smgw/hes-ops.pem"
+
+[wan.mqtt]
+# The MQTT uplink to the HES (docs/mqtt.md): mqtt://HOST:PORT or
+# mqtts://HOST:PORT; "" for no uplink.
+url = {{q .WAN.MQTT.URL}}
+# Topics <prefix>/<gateway id>/readings, /status, /cmd.
+topic_prefix = {{q .WAN.MQTT.TopicPrefix}}
+# The outbox channel drained; readings are queued on it.
+channel = {{q .WAN.MQTT.Channel}}
+# CAs the broker is verified by; "" takes the system's.
+ca_file = {{q .WAN.MQTT.CAFile}}
+# The client certificate; "" is <data_dir>/identity.crt (smgw keys cert).
+client_cert = {{q .WAN.MQTT.ClientCert}}
+# Readings per message (1…100000) and the longest wait for a batch.
+batch_size = {{.WAN.MQTT.BatchSize}}
+max_delay = {{q .WAN.MQTT.MaxDelay.String}}
+# MQTT keep-alive (tuned for LTE NAT) and v5 session expiry.
+keep_alive = {{q .WAN.MQTT.KeepAlive.String}}
+session_expiry = {{q .WAN.MQTT.SessionExpiry.String}}
+# cbor (COSE_Sign1-signed), json or jws.
+format = {{q .WAN.MQTT.Format}}
+qos = {{.WAN.MQTT.QoS}}
+# Reconnection backoff, random, growing from backoff_min to backoff_max.
+backoff_min = {{q .WAN.MQTT.BackoffMin.String}}
+backoff_max = {{q .WAN.MQTT.BackoffMax.String}}
+
+# RS-485 lines: one [[bus]] table each, for the settings of a line its
+# meters share (docs/serial.md). None by default; for example:
+#
+# [[bus]]
+# port = "/dev/smgw/rs485-0"  # or tcp = "host:port" (a converter)
+# baud = 9600
+# parity = "even"             # none | even | odd
+# stop_bits = 1
+# rs485 = false               # set the kernel's RS-485 mode (TIOCSRS485)
+# timeout_ms = 1000
+# retries = 2
+
 # Meters: one [[meter]] table each. None by default; for example:
 #
 # [[meter]]
@@ -142,4 +255,27 @@ progress_timeout = {{q .Watchdog.ProgressTimeout.String}}
 # interval = "15m"           # register reading period (1s…24h)
 # live_interval = "0"        # instantaneous values period; "0" for none
 # enabled = true
+#
+# [[meter]]                  # a wireless M-Bus meter: needs [wmbus] kind (docs/wmbus.md)
+# id = "water-1"
+# driver = "wmbus"
+# manufacturer = "KAM"
+# address = "12345678"       # its identification number
+#                            # its AES key: smgw keys import-meter-key water-1 HEX
+#
+# [[meter]]                  # a DLMS/COSEM meter on RS-485 (docs/dlms-driver.md)
+# id = "elec-2"
+# driver = "dlms"
+# port = "/dev/smgw/rs485-0"
+# client_sap = 16            # 16 public, 1 management
+# auth = "none"              # none | low | high
+# objects = "generic-iec"
+# load_profile = "1.0.99.1.0.255"
+#
+# [[meter]]                  # a Modbus RTU meter (docs/modbus.md)
+# id = "pv-1"
+# driver = "modbus"
+# port = "/dev/smgw/rs485-1"
+# unit = 1
+# profile = "sdm630"
 `))
