@@ -501,7 +501,7 @@ func (a *App) Run(ctx context.Context) error {
 	a.service(g, gctx, "runtime meters", a.cmds.runRuntimeMeters)
 	a.notifier.Ready()
 	a.log.Info("gateway running", "gateway", a.cfg.Gateway.ID, "version", version.Version,
-		"meters", len(a.meters), "socket", a.ctl.Path(), "status_page", a.StatusAddr())
+		"meters", a.configuredMeters(), "socket", a.ctl.Path(), "status_page", a.StatusAddr())
 
 	<-gctx.Done()
 	a.notifier.Stopping()
