@@ -3,6 +3,7 @@ package keys
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -69,7 +70,10 @@ func FuzzCheckSecret(f *testing.F) {
 	f.Add("x/y", []byte("secret-value-123"))
 	f.Fuzz(func(t *testing.T, name string, key []byte) {
 		err := CheckSecret(name, key)
-		if err != nil && len(key) >= 8 && !strings.Contains(name, string(key)) && strings.Contains(err.Error(), string(key)) {
+		// The error quotes the name (%q), so a key that is part of the
+		// name, or of its quoted form, may appear without being leaked.
+		inName := strings.Contains(name, string(key)) || strings.Contains(strconv.Quote(name), string(key))
+		if err != nil && len(key) >= 8 && !inName && strings.Contains(err.Error(), string(key)) {
 			t.Fatalf("the error repeats the key: %v", err)
 		}
 	})
