@@ -44,7 +44,9 @@ FUZZTIME=${FUZZTIME:-50000x}
 # them bytes) fuzz for a duration, FUZZTIME_LONG each; a run that ends with
 # only the deadline error above and no failing input counts as clean.
 FUZZTIME_LONG=${FUZZTIME_LONG:-60s}
-LONG_FUZZ_DIRS='^\./internal/proto/(w?mbus)(/|$)'
+# Matched against "DIR NAME": every wM-Bus codec target and the M-Bus
+# application layer's (the wired link layer's targets take FUZZTIME).
+LONG_FUZZ='^\./internal/proto/wmbus |^\./internal/proto/mbus (FuzzAppendRecords|FuzzParseFrame)$'
 TEST_TIMEOUT=${TEST_TIMEOUT:-20m}
 
 gobin=$(go env GOBIN)
@@ -152,7 +154,7 @@ go_fuzz() {
 		n=$((n + 1))
 		# One target per invocation: go test -fuzz refuses a pattern that
 		# matches more than one target in a package.
-		if [[ $dir =~ $LONG_FUZZ_DIRS ]]; then
+		if [[ "$dir $name" =~ $LONG_FUZZ ]]; then
 			echo "fuzz $dir $name ($FUZZTIME_LONG)"
 			fuzz_for_duration "$dir" "$name"
 		else
