@@ -164,6 +164,8 @@ installer = {{q .Update.Installer}}
 rauc = {{q .Update.Rauc}}
 # RAUC's compatible string of this device; other updates are refused.
 compatible = {{q .Update.Compatible}}
+# The largest update file the HES firmware command downloads (1MiB…4GiB).
+max_size = {{q .Update.MaxSize.String}}
 
 [wmbus]
 # The wireless M-Bus receiver (docs/wmbus-receivers.md): "im871a",
@@ -233,6 +235,9 @@ qos = {{.WAN.MQTT.QoS}}
 # Reconnection backoff, random, growing from backoff_min to backoff_max.
 backoff_min = {{q .WAN.MQTT.BackoffMin.String}}
 backoff_max = {{q .WAN.MQTT.BackoffMax.String}}
+# How often the retained "online" status (version, uptime, backlog) is
+# published again while connected (1m…24h); also at every connection.
+status_every = {{q .WAN.MQTT.StatusEvery.String}}
 
 # RS-485 lines: one [[bus]] table each, for the settings of a line its
 # meters share (docs/serial.md). None by default; for example:

@@ -35,6 +35,9 @@ subcommands:
   cert install FILE                     install the issued certificate chain (PEM, leaf first) as <data_dir>/identity.crt
   import-meter-key METER [HEX] [--file F] [--kind wmbus|dlms-auth|dlms-enc|hes]
                                         store a secondary key sealed under the data key
+  import-hes-key ID ROLE FILE           import a HES command key (PEM public key or X.509 certificate, ECDSA P-256);
+                                        ROLE is reader, operator or admin; the running daemon uses it at once
+  remove-hes-key ID                     remove an imported HES command key
 `
 
 func (c *cli) cmdKeys(ctx context.Context, args []string) int {
@@ -61,6 +64,10 @@ func (c *cli) cmdKeys(ctx context.Context, args []string) int {
 		return c.keysCertInstall(ctx, args[2:])
 	case "import-meter-key":
 		return c.keysImport(ctx, args[1:])
+	case "import-hes-key":
+		return c.keysImportHES(ctx, args[1:]) // keys_hes.go
+	case "remove-hes-key":
+		return c.keysRemoveHES(ctx, args[1:]) // keys_hes.go
 	}
 	return c.usageErr("keys", "unknown subcommand %q", args[0])
 }
@@ -188,12 +195,13 @@ func (c *cli) keysList(ctx context.Context, args []string) int {
 	}
 	defer t.close()
 	var info ctl.KeysInfo
+	var st *store.Store
 	if t.daemon != nil {
 		if info, err = t.daemon.KeysInfo(ctx); err != nil {
 			return c.keysErr("list", err)
 		}
 	} else {
-		st, err := t.openStore(false)
+		st, err = t.openStore(false)
 		if err != nil {
 			return c.keysErr("list", err)
 		}
@@ -230,6 +238,7 @@ func (c *cli) keysList(ctx context.Context, args []string) int {
 	for _, n := range info.Secrets {
 		fmt.Fprintf(w, "  %s\n", n)
 	}
+	c.keysListHES(ctx, t, st) // keys_hes.go
 	if info.PublicKey != "" {
 		fmt.Fprintf(w, "signing key (public):\n%s", info.PublicKey)
 	}

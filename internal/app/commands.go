@@ -77,6 +77,12 @@ type CommandPath struct {
 	signer crypto.Signer
 	log    *slog.Logger
 
+	keysMu sync.Mutex // guards hes
+	hes    hesState   // commands_keys.go
+
+	fwMu sync.Mutex    // guards fw
+	fw   firmwareState // commands_firmware.go
+
 	mu      sync.Mutex // serialises commands that change meters
 	pending chan *meterService
 	byID    map[meter.MeterID]*meterService
@@ -84,6 +90,11 @@ type CommandPath struct {
 	// effective are the configured meters with the stored overrides
 	// applied, as the gateway started with them.
 	effective []config.Meter
+	// Meters of drivers with services of their own (commands_meters.go).
+	gone     map[meter.MeterID]bool // removed by command since the start
+	deferred []config.Meter         // added by command, read from the next start
+	lines    map[string]*runtimeLine
+	runCtx   context.Context // set once runRuntimeMeters runs
 
 	rejMu         sync.Mutex
 	rejMinute     int64 // the minute (Unix) the count is for
@@ -142,8 +153,9 @@ func (a *App) initWAN(ctx context.Context) error {
 	}
 
 	c := &CommandPath{a: a, log: a.log.With("service", "commands"), pending: make(chan *meterService, 16),
-		byID: map[meter.MeterID]*meterService{}}
-	c.policy = command.Policy{Gateway: a.cfg.Gateway.ID, Keys: map[string]*command.Key{},
+		byID: map[meter.MeterID]*meterService{}, gone: map[meter.MeterID]bool{}, lines: map[string]*runtimeLine{},
+		hes: hesState{cfg: map[string]*command.Key{}, stored: map[string]storedHES{}, clashed: map[string]bool{}}}
+	c.policy = command.Policy{Gateway: a.cfg.Gateway.ID, Keys: c.hes.cfg,
 		MaxSkew: wc.Commands.MaxSkew.Std(), MaxValidity: wc.Commands.MaxValidity.Std()}
 	for i, k := range wc.Commands.Keys {
 		b, err := os.ReadFile(k.PublicKeyFile)
@@ -160,31 +172,9 @@ func (a *App) initWAN(ctx context.Context) error {
 		}
 		c.policy.Keys[k.ID] = &command.Key{ID: k.ID, Role: role, Public: pub}
 	}
-	// Keys imported into the key store: secret/hes/<id>, PEM with a Role header.
-	names, err := a.st.RecordNames(store.KindSecret, "hes/")
-	if err != nil {
-		return fmt.Errorf("app: HES keys: %w", err)
-	}
-	for _, name := range names {
-		id := strings.TrimPrefix(name, "hes/")
-		b, err := a.st.Record(store.KindSecret, name)
-		if err != nil {
-			return fmt.Errorf("app: HES key %s: %w", id, err)
-		}
-		pub, r, err := command.ParseKeyPEM(b)
-		if err != nil {
-			return fmt.Errorf("app: HES key %s in the key store: %w", id, err)
-		}
-		role, err := command.ParseRole(r)
-		if err != nil {
-			return fmt.Errorf("app: HES key %s in the key store: %w", id, err)
-		}
-		if _, dup := c.policy.Keys[id]; dup {
-			a.log.Warn("HES key in both the configuration and the key store; using the configuration's", "key", id)
-			continue
-		}
-		c.policy.Keys[id] = &command.Key{ID: id, Role: role, Public: pub}
-	}
+	// Keys imported into the key store (commands_keys.go) are read again
+	// for every command; this first read logs what is there.
+	c.currentPolicy()
 	if c.guard, err = command.NewGuard(ctx, a.st, c.policy.MaxSkew, 0, a.now()); err != nil {
 		return fmt.Errorf("app: %w", err)
 	}
@@ -362,6 +352,8 @@ func (ms *meterService) sim() *sim.Meter {
 func (c *CommandPath) runRuntimeMeters(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	defer c.stopFirmware()    // commands_firmware.go: a running job ends with the gateway
+	defer c.startLines(ctx)() // commands_meters.go: lines of meters added by command
 	for {
 		select {
 		case <-ctx.Done():
@@ -402,6 +394,18 @@ func (c *CommandPath) otherDriver(id meter.MeterID) string {
 			return m.Driver
 		}
 	}
+	for _, l := range c.lines { // commands_meters.go
+		for _, m := range l.meters {
+			if m.ID == id {
+				return m.Driver
+			}
+		}
+	}
+	for _, m := range c.deferred {
+		if m.ID == id {
+			return m.Driver
+		}
+	}
 	return ""
 }
 
@@ -429,7 +433,8 @@ func (c *CommandPath) Handle(ctx context.Context, payload []byte) []byte {
 	now := c.a.now()
 	resp := &command.Response{Gateway: c.policy.Gateway}
 	asJSON := command.IsJWS(payload) // answered in the form it came in
-	cmd, pl, err := c.policy.Verify(payload, now)
+	policy := c.currentPolicy()      // commands_keys.go: configured and imported keys
+	cmd, pl, err := policy.Verify(payload, now)
 	if pl != nil {
 		resp.ID = clip(pl.ID) // a valid id is never clipped
 	}
@@ -638,6 +643,8 @@ func (c *CommandPath) dispatch(ctx context.Context, cmd *command.Command) (any, 
 		return c.demandResponse(ctx, cmd)
 	case command.KindDisconnect, command.KindReconnect:
 		return c.breaker(ctx, cmd)
+	case command.KindFirmwareUpdate:
+		return c.firmwareUpdate(ctx, cmd) // commands_firmware.go
 	}
 	return nil, "", command.Reject(command.ReasonUnknownKind, "unknown command kind %q", cmd.Kind)
 }
@@ -666,6 +673,7 @@ type StatusResult struct {
 	ActiveEvents       []string       `json:"active_events,omitempty"`
 	Messages           int            `json:"messages"`
 	Services           map[string]any `json:"unhealthy,omitempty"`
+	Firmware           *FirmwareJob   `json:"firmware,omitempty"` // the current or last firmware job
 }
 
 // MeterStatus is one meter in StatusResult.
@@ -702,6 +710,7 @@ func (c *CommandPath) status(ctx context.Context) (any, string, error) {
 		r.ActiveEvents = append(r.ActiveEvents, ev.ID)
 	}
 	r.Messages = len(c.a.tariff.Messages(now))
+	r.Firmware = c.firmwareStatus()
 	for _, s := range st.Services {
 		if !s.Healthy {
 			if r.Services == nil {
@@ -959,47 +968,13 @@ func (c *CommandPath) putOverride(ctx context.Context, id meter.MeterID, fn func
 	return c.a.st.PutRecord(ctx, meterRecordKind, name, b)
 }
 
-type addArgs struct {
-	Meter        meter.MeterID `json:"meter"`
-	Driver       string        `json:"driver"`
-	Profile      string        `json:"profile,omitempty"`
-	Interval     string        `json:"interval,omitempty"`      // default 15m
-	LiveInterval string        `json:"live_interval,omitempty"` // default 0
-}
-
-func (c *CommandPath) addMeter(ctx context.Context, cmd *command.Command) (any, string, error) {
-	var a addArgs
-	if err := cmd.DecodeArgs(&a); err != nil {
-		return nil, "", err
-	}
-	mc := config.DefaultMeter()
-	mc.ID, mc.Driver, mc.Profile = a.Meter, a.Driver, a.Profile
-	var err error
-	if a.Interval != "" {
-		if mc.Interval, err = config.ParseDuration(a.Interval); err != nil {
-			return nil, "", command.Reject(command.ReasonBadArgs, "interval: %v", err)
-		}
-	}
-	if a.LiveInterval != "" {
-		if mc.LiveInterval, err = config.ParseDuration(a.LiveInterval); err != nil {
-			return nil, "", command.Reject(command.ReasonBadArgs, "live_interval: %v", err)
-		}
-	}
-	if err := validMeter(c.a.cfg, mc); err != nil {
-		return nil, "", err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if ms := c.byID[mc.ID]; ms != nil && !ms.isRemoved() || c.otherDriver(mc.ID) != "" {
-		return nil, "", command.Reject(command.ReasonBadArgs, "meter %s exists already", mc.ID)
-	}
+// addSim adds a simulated meter (add-meter, commands_meters.go): it
+// runs at once. Called with c.mu held, mc validated.
+func (c *CommandPath) addSim(ctx context.Context, mc config.Meter) error {
 	latest, _ := c.a.st.Latest(mc.ID, meter.OBISActiveEnergyImport)
-	if mc.Driver != config.DriverSim {
-		return nil, "", command.Reject(command.ReasonNotSupported, "add-meter: driver %s: meters of this driver are added in the configuration file", mc.Driver)
-	}
 	ms, err := newMeterService(mc, c.a.ingest, latest.Time, 0, c.a.now, c.a.log)
 	if err != nil {
-		return nil, "", command.Reject(command.ReasonBadArgs, "%v", err)
+		return command.Reject(command.ReasonBadArgs, "%v", err)
 	}
 	if err := c.putOverride(ctx, mc.ID, func(o *meterOverride) {
 		*o = meterOverride{ID: mc.ID, Added: &mc}
@@ -1008,16 +983,17 @@ func (c *CommandPath) addMeter(ctx context.Context, cmd *command.Command) (any, 
 			o.Interval, o.LiveInterval = mc.Interval, mc.LiveInterval
 		}
 	}); err != nil {
-		return nil, "", err
+		return err
 	}
+	delete(c.gone, mc.ID)
 	c.byID[mc.ID] = ms
 	c.runtime = append(c.runtime, ms)
 	select {
 	case c.pending <- ms:
 	default:
-		return nil, "", command.Reject(command.ReasonBusy, "too many meters added at once; it runs after a restart")
+		return command.Reject(command.ReasonBusy, "too many meters added at once; it runs after a restart")
 	}
-	return nil, fmt.Sprintf("meter %s (%s %s) added", mc.ID, mc.Driver, mc.Profile), nil
+	return nil
 }
 
 func (c *CommandPath) removeMeter(ctx context.Context, cmd *command.Command) (any, string, error) {
@@ -1027,13 +1003,21 @@ func (c *CommandPath) removeMeter(ctx context.Context, cmd *command.Command) (an
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if res, summary, ok, err := c.removeRuntime(ctx, a.Meter); ok { // commands_meters.go
+		if err != nil {
+			return nil, "", err
+		}
+		c.gone[a.Meter] = true
+		return res, summary, nil
+	}
 	ms := c.byID[a.Meter]
 	if ms == nil || ms.isRemoved() {
-		if d := c.otherDriver(a.Meter); d != "" {
+		if d := c.otherDriver(a.Meter); d != "" && !c.gone[a.Meter] {
 			// Read by its own service: removed from the next start on.
 			if err := c.putOverride(ctx, a.Meter, func(o *meterOverride) { *o = meterOverride{ID: a.Meter, Removed: true} }); err != nil {
 				return nil, "", err
 			}
+			c.gone[a.Meter] = true
 			return RemoveResult{Meter: a.Meter, RestartRequired: true},
 				fmt.Sprintf("meter %s (%s) removed from the next start on", a.Meter, d), nil
 		}
@@ -1042,6 +1026,7 @@ func (c *CommandPath) removeMeter(ctx context.Context, cmd *command.Command) (an
 	if err := c.putOverride(ctx, a.Meter, func(o *meterOverride) { *o = meterOverride{ID: a.Meter, Removed: true} }); err != nil {
 		return nil, "", err
 	}
+	c.gone[a.Meter] = true
 	ms.restart(nil, ms.mc, 0)
 	return RemoveResult{Meter: a.Meter}, fmt.Sprintf("meter %s removed (its readings stay in the store)", a.Meter), nil
 }
@@ -1120,6 +1105,9 @@ func (c *CommandPath) breaker(ctx context.Context, cmd *command.Command) (any, s
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if dc := c.a.dlmsMeter(a.Meter); dc != nil { // dlms.go
+		return dlmsBreaker(ctx, dc, a.Meter, meter.CommandKind(cmd.Kind) == command.KindDisconnect)
+	}
+	if dc := c.runtimeDLMS(a.Meter); dc != nil { // commands_meters.go
 		return dlmsBreaker(ctx, dc, a.Meter, meter.CommandKind(cmd.Kind) == command.KindDisconnect)
 	}
 	ms := c.byID[a.Meter]

@@ -56,7 +56,10 @@ func (a *App) initUplink(ctx context.Context) error {
 	}
 	if a.link != nil {
 		o.Link = a.link
+		l := a.link
+		o.LinkState = func() string { return string(l.Status().Active) }
 	}
+	o.StatusEvery = m.StatusEvery.Std()
 	if o.TLS, err = uplinkTLS(ctx, a.cfg, a.keys); err != nil {
 		return err
 	}

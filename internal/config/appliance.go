@@ -56,6 +56,9 @@ type Update struct {
 	// Compatible (compatible), if not "", must equal the update's
 	// compatible string (RAUC's system.conf compatible). Default "".
 	Compatible string `toml:"compatible"`
+	// MaxSize (max_size) bounds an update file the HES firmware command
+	// downloads (docs/updates.md); 1MiB…4GiB. Default "256MiB".
+	MaxSize Size `toml:"max_size"`
 }
 
 // UpdateStateDirName is the update state's directory in DataDir: the
@@ -78,7 +81,7 @@ func defaultClock() Clock {
 }
 
 func defaultUpdate() Update {
-	return Update{Keyring: "/etc/smgw/update-keyring.pem", Installer: "dbus", Rauc: "/usr/bin/rauc"}
+	return Update{Keyring: "/etc/smgw/update-keyring.pem", Installer: "dbus", Rauc: "/usr/bin/rauc", MaxSize: 256 << 20}
 }
 
 // applianceProblems returns the problems of [clock] and [update].
@@ -105,6 +108,9 @@ func (c *Config) applianceProblems() []problem {
 	}
 	if strings.ContainsAny(u.Compatible, "\x00\n") {
 		add("update.compatible", "contains a NUL or newline")
+	}
+	if u.MaxSize < 1<<20 || u.MaxSize > 4<<30 {
+		add("update.max_size", "%d bytes is out of range: must be 1MiB…4GiB", int64(u.MaxSize))
 	}
 	return ps
 }

@@ -42,7 +42,7 @@ func TestDefault(t *testing.T) {
 		Watchdog: Watchdog{ProgressTimeout: Duration(2 * time.Minute)},
 		WMBus:    WMBus{LinkMode: "C1/T1", MaxClockSkew: Duration(time.Hour), DupWindow: Duration(2 * time.Minute)},
 		Clock:    Clock{Source: "none", Untrusted: "flag", JumpThreshold: Duration(2 * time.Second)},
-		Update:   Update{Keyring: "/etc/smgw/update-keyring.pem", Installer: "dbus", Rauc: "/usr/bin/rauc"},
+		Update:   Update{Keyring: "/etc/smgw/update-keyring.pem", Installer: "dbus", Rauc: "/usr/bin/rauc", MaxSize: 256 << 20},
 		// [wan.link], [wan.modem], [wan.commands] (wan.go) and [wan.mqtt] (mqtt.go, checked in mqtt_test.go).
 		WAN: WAN{
 			Link:     Link{Ethernet: "eth0", LTE: "wwan0", ProbeEvery: Duration(10 * time.Second)},
@@ -116,7 +116,7 @@ func TestParseFull(t *testing.T) {
 		Status:   Status{Listen: "[::]:8443", AllowRemote: true},
 		Watchdog: Watchdog{ProgressTimeout: Duration(90 * time.Second)},
 		Clock:    Clock{Source: "any", Untrusted: "hold", JumpThreshold: Duration(5 * time.Second)},
-		Update:   Update{Keyring: "/srv/smgw/keyring.pem", Installer: "command", Rauc: "/opt/rauc/bin/rauc", Compatible: "smgw-board-1"},
+		Update:   Update{Keyring: "/srv/smgw/keyring.pem", Installer: "command", Rauc: "/opt/rauc/bin/rauc", Compatible: "smgw-board-1", MaxSize: 256 << 20},
 		WMBus:    defaultWMBus(),
 		WAN: WAN{
 			Link:  Link{Ethernet: "end0", LTE: "wwan1", ProbeEvery: Duration(30 * time.Second)},

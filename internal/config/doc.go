@@ -76,6 +76,7 @@
 //	qos = 1                      # 1 | 2
 //	backoff_min = "1s"           # reconnection backoff, random, growing to backoff_max
 //	backoff_max = "2m"
+//	status_every = "15m"         # re-publish the retained online status; 1m…24h
 //
 //	[[meter]]                    # zero or more
 //	id = "elec-1"                # required, unique; meter.MeterID rules

@@ -57,6 +57,11 @@ type MQTT struct {
 	// 1s…1h, backoff_max > backoff_min. Default "1s" and "2m".
 	BackoffMin Duration `toml:"backoff_min"`
 	BackoffMax Duration `toml:"backoff_max"`
+	// StatusEvery (status_every) is how often the retained "online"
+	// status message (version, uptime, backlog, link) is published again
+	// while connected; it is also published at every connection; 1m…24h.
+	// Default "15m".
+	StatusEvery Duration `toml:"status_every"`
 }
 
 // MQTT payload formats.
@@ -72,6 +77,7 @@ var (
 	rangeMQTTKeepAlive = durRange{10 * time.Second, 65535 * time.Second}
 	rangeMQTTSession   = durRange{0, 7 * 24 * time.Hour}
 	rangeMQTTBackoff   = durRange{time.Second, time.Hour}
+	rangeMQTTStatus    = durRange{time.Minute, 24 * time.Hour}
 )
 
 // maxMQTTBatch is the largest batch_size.
@@ -90,6 +96,7 @@ func defaultMQTT() MQTT {
 		QoS:           1,
 		BackoffMin:    Duration(time.Second),
 		BackoffMax:    Duration(2 * time.Minute),
+		StatusEvery:   Duration(15 * time.Minute),
 	}
 }
 
@@ -135,6 +142,7 @@ func (c *Config) mqttProblems() []problem {
 	if m.QoS != 1 && m.QoS != 2 {
 		add("wan.mqtt.qos", "%d: must be 1 or 2 (QoS 0 is never acknowledged, so the outbox could not be emptied safely)", m.QoS)
 	}
+	check("wan.mqtt.status_every", rangeMQTTStatus.check(m.StatusEvery))
 	check("wan.mqtt.backoff_min", rangeMQTTBackoff.check(m.BackoffMin))
 	if why := rangeMQTTBackoff.check(m.BackoffMax); why != "" {
 		add("wan.mqtt.backoff_max", "%s", why)

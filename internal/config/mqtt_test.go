@@ -54,6 +54,8 @@ func TestMQTTProblems(t *testing.T) {
 		{"format", "format = \"xml\"\n", []at{{4, "wan.mqtt.format"}}},
 		{"qos", "qos = 0\n", []at{{4, "wan.mqtt.qos"}}},
 		{"backoff order", "backoff_min = \"1m\"\nbackoff_max = \"30s\"\n", []at{{5, "wan.mqtt.backoff_max"}}},
+		{"status every short", "status_every = \"30s\"\n", []at{{4, "wan.mqtt.status_every"}}},
+		{"status every long", "status_every = \"25h\"\n", []at{{4, "wan.mqtt.status_every"}}},
 		{"unknown", "colour = 1\n", []at{{4, "wan.mqtt.colour"}}},
 	}
 	for _, tc := range tests {

@@ -73,6 +73,7 @@ type wireCheckpoint struct {
 }
 
 func (s *Server) keyRoutes(mux *http.ServeMux) {
+	s.hesRoutes(mux) // hes.go
 	mux.HandleFunc("GET /v1/keys", s.withKeys(func(kb KeysBackend, w http.ResponseWriter, r *http.Request) error {
 		info, err := kb.KeysInfo(r.Context())
 		if err != nil {

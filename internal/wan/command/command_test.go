@@ -169,7 +169,7 @@ func TestRoles(t *testing.T) {
 		}
 	}
 	if !RoleReader.Allows(KindReadReadings) || RoleReader.Allows(KindTariff) || !RoleOperator.Allows(KindTariff) ||
-		RoleOperator.Allows(KindImportMeterKey) || Role("root").Allows(KindStatus) {
+		RoleOperator.Allows(KindImportMeterKey) || RoleOperator.Allows(KindFirmwareUpdate) || Role("root").Allows(KindStatus) {
 		t.Error("roles matrix wrong")
 	}
 	if _, err := ParseRole("root"); err == nil {

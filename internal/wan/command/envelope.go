@@ -50,13 +50,14 @@ const (
 	KindDemandResponse  meter.CommandKind = meter.CmdDemandResp // "demand-response": start or cancel
 	KindDisconnect      meter.CommandKind = meter.CmdDisconnect // "disconnect": open the breaker
 	KindReconnect       meter.CommandKind = meter.CmdReconnect  // "reconnect": close the breaker
+	KindFirmwareUpdate  meter.CommandKind = "firmware-update"   // download and install an update file
 )
 
 // Kinds lists every command kind, in the order docs/commands.md gives them.
 func Kinds() []meter.CommandKind {
 	return []meter.CommandKind{KindStatus, KindReadReadings, KindSetPollInterval, KindAddMeter,
 		KindRemoveMeter, KindImportMeterKey, KindTariff, KindPrice, KindMessage, KindDemandResponse,
-		KindDisconnect, KindReconnect}
+		KindDisconnect, KindReconnect, KindFirmwareUpdate}
 }
 
 // Payload is the CBOR map a command envelope signs.

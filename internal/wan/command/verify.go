@@ -74,14 +74,14 @@ type Role string
 const (
 	RoleReader   Role = "reader"   // status and readings
 	RoleOperator Role = "operator" // + poll intervals, tariffs, prices, messages, demand response
-	RoleAdmin    Role = "admin"    // + meters, meter keys, disconnect and reconnect
+	RoleAdmin    Role = "admin"    // + meters, meter keys, disconnect and reconnect, firmware
 )
 
 // roleKinds is the roles matrix: the kinds each role adds to the one below.
 var roleKinds = map[Role][]meter.CommandKind{
 	RoleReader:   {KindStatus, KindReadReadings},
 	RoleOperator: {KindSetPollInterval, KindTariff, KindPrice, KindMessage, KindDemandResponse},
-	RoleAdmin:    {KindAddMeter, KindRemoveMeter, KindImportMeterKey, KindDisconnect, KindReconnect},
+	RoleAdmin:    {KindAddMeter, KindRemoveMeter, KindImportMeterKey, KindDisconnect, KindReconnect, KindFirmwareUpdate},
 }
 
 var roleOrder = []Role{RoleReader, RoleOperator, RoleAdmin}
@@ -117,16 +117,27 @@ type Key struct {
 const RoleHeader = "Role"
 
 // ParseKeyPEM reads an ECDSA P-256 public key from a PEM "PUBLIC KEY"
-// block (SubjectPublicKeyInfo). If the block has a "Role" header, it is
+// block (SubjectPublicKeyInfo) or from the key of a PEM "CERTIFICATE"
+// (taken as it is: no chain is built, the HES key is trusted by being
+// configured or imported). If the block has a "Role" header, it is
 // returned too ("" otherwise).
 func ParseKeyPEM(b []byte) (*ecdsa.PublicKey, string, error) {
 	blk, _ := pem.Decode(b)
-	if blk == nil || blk.Type != "PUBLIC KEY" {
-		return nil, "", errors.New("command: expected a PEM \"PUBLIC KEY\" block")
+	if blk == nil || blk.Type != "PUBLIC KEY" && blk.Type != "CERTIFICATE" {
+		return nil, "", errors.New("command: expected a PEM \"PUBLIC KEY\" or \"CERTIFICATE\" block")
 	}
-	k, err := x509.ParsePKIXPublicKey(blk.Bytes)
-	if err != nil {
-		return nil, "", fmt.Errorf("command: public key: %w", err)
+	var k any
+	if blk.Type == "CERTIFICATE" {
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, "", fmt.Errorf("command: certificate: %w", err)
+		}
+		k = c.PublicKey
+	} else {
+		var err error
+		if k, err = x509.ParsePKIXPublicKey(blk.Bytes); err != nil {
+			return nil, "", fmt.Errorf("command: public key: %w", err)
+		}
 	}
 	ek, ok := k.(*ecdsa.PublicKey)
 	if !ok || ek.Curve != elliptic.P256() {

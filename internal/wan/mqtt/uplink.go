@@ -57,6 +57,7 @@ const (
 	DefaultSessionExpiry = time.Hour
 	DefaultBackoffMin    = time.Second
 	DefaultBackoffMax    = 2 * time.Minute
+	DefaultStatusEvery   = 15 * time.Minute
 )
 
 // Options configure an Uplink. Zero fields take the defaults above.
@@ -105,6 +106,13 @@ type Options struct {
 	Link Link
 	// Version is reported in the retained "online" status message.
 	Version string
+	// StatusEvery is how often the retained "online" status message (with
+	// the current uptime and backlog) is published again while connected;
+	// it is also published at every connection; 15 min.
+	StatusEvery time.Duration
+	// LinkState, if set, names the active uplink for the status message
+	// (internal/wan/link: "ethernet", "lte", "none"). It must be cheap.
+	LinkState func() string
 	// Poll is how often the outbox is looked at while nothing is to be
 	// sent; 100 ms.
 	Poll time.Duration
@@ -151,8 +159,10 @@ type Uplink struct {
 	bytesTotal uint64
 	lastErr    string
 
-	cmdSem chan struct{}
-	cmdWG  sync.WaitGroup
+	cmdSem  chan struct{}
+	cmdWG   sync.WaitGroup
+	pubMu   sync.Mutex // orders status publishes
+	stopped bool       // Run is stopping: no more online status
 }
 
 // New checks opts and returns an uplink. It starts nothing.
@@ -241,6 +251,9 @@ func New(ob Outbox, opts *Options) (*Uplink, error) {
 	if o.Poll <= 0 {
 		o.Poll = 100 * time.Millisecond
 	}
+	if o.StatusEvery <= 0 {
+		o.StatusEvery = DefaultStatusEvery
+	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -283,13 +296,16 @@ func (u *Uplink) setErr(err error) {
 	u.mu.Unlock()
 }
 
-// statusMessage is the payload on the status topic.
+// statusMessage is the payload on the status topic (docs/mqtt.md).
 type statusMessage struct {
-	State   string `json:"state"`
-	Gateway string `json:"gateway"`
-	Version string `json:"version,omitempty"`
-	Started string `json:"started,omitempty"`
-	Uptime  int64  `json:"uptime_s,omitempty"`
+	State   string  `json:"state"`
+	Gateway string  `json:"gateway"`
+	Version string  `json:"version,omitempty"`
+	Started string  `json:"started,omitempty"`
+	Time    string  `json:"time,omitempty"` // when this status was published
+	Uptime  *int64  `json:"uptime_s,omitempty"`
+	Backlog *uint64 `json:"backlog,omitempty"` // outbox items not yet acknowledged
+	Link    string  `json:"link,omitempty"`
 }
 
 // Run connects to the broker and publishes the outbox until ctx ends; it
@@ -339,8 +355,17 @@ func (u *Uplink) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("mqtt: %w", err)
 	}
+	statusDone := make(chan struct{})
+	go func() {
+		defer close(statusDone)
+		u.refreshStatus(ctx, cm)
+	}()
 	runErr := u.pump(ctx, cm)
 	cancel()
+	<-statusDone
+	u.pubMu.Lock()
+	u.stopped = true // no online status after the offline one below
+	u.pubMu.Unlock()
 	u.cmdWG.Wait()
 	dctx, dcancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer dcancel()
@@ -385,14 +410,60 @@ func (u *Uplink) onUp(ctx context.Context, cm *autopaho.ConnectionManager) {
 	}}); err != nil {
 		u.log.Warn("mqtt: cannot subscribe to the command topic", "topic", u.topicCmd, "err", err)
 	}
+	u.publishStatus(ctx, cm)
+}
+
+// onlineStatus is the retained "online" message as of now.
+func (u *Uplink) onlineStatus() []byte {
 	now := u.now()
-	online, _ := json.Marshal(statusMessage{
+	up := int64(now.Sub(u.start) / time.Second)
+	next, acked := u.ob.OutboxState(u.o.Channel)
+	var backlog uint64
+	if next-1 > acked {
+		backlog = next - 1 - acked
+	}
+	m := statusMessage{
 		State: "online", Gateway: u.o.GatewayID, Version: u.o.Version,
-		Started: u.start.UTC().Format(time.RFC3339), Uptime: int64(now.Sub(u.start) / time.Second),
-	})
-	if _, err := cm.Publish(ctx, &paho.Publish{QoS: 1, Retain: true, Topic: u.topicStatus, Payload: online,
-		Properties: &paho.PublishProperties{ContentType: "application/json"}}); err != nil {
+		Started: u.start.UTC().Format(time.RFC3339), Time: now.UTC().Format(time.RFC3339),
+		Uptime: &up, Backlog: &backlog,
+	}
+	if u.o.LinkState != nil {
+		m.Link = u.o.LinkState()
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+// publishStatus publishes the retained online status.
+func (u *Uplink) publishStatus(ctx context.Context, cm *autopaho.ConnectionManager) {
+	u.pubMu.Lock()
+	defer u.pubMu.Unlock()
+	if ctx.Err() != nil || u.stopped {
+		return
+	}
+	if _, err := cm.Publish(ctx, &paho.Publish{QoS: 1, Retain: true, Topic: u.topicStatus, Payload: u.onlineStatus(),
+		Properties: &paho.PublishProperties{ContentType: "application/json"}}); err != nil && ctx.Err() == nil {
 		u.log.Warn("mqtt: cannot publish the online status", "err", err)
+	}
+}
+
+// refreshStatus publishes the online status again every StatusEvery while
+// connected, until ctx ends (each connection publishes it too: onUp).
+func (u *Uplink) refreshStatus(ctx context.Context, cm *autopaho.ConnectionManager) {
+	t := time.NewTicker(u.o.StatusEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !u.connected.Load() {
+			continue
+		}
+		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		u.publishStatus(pctx, cm)
+		cancel()
 	}
 }
 
