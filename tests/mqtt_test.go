@@ -22,7 +22,7 @@ import (
 const mqttKillRounds = 20 // the issue asks for twenty
 
 // mqttOutage is how long TestMQTTBrokerOutage stops the broker.
-var mqttOutage = flag.Duration("mqtt.outage", 10*time.Second, "how long TestMQTTBrokerOutage stops the broker")
+var mqttOutage = flag.Duration("mqtt.outage", 2*time.Minute, "how long TestMQTTBrokerOutage stops the broker")
 
 // mqttConfig is the [wan.mqtt] table and meters of the MQTT tests: n
 // simulated electricity meters read every second (enabled or not), small
@@ -241,9 +241,10 @@ func checkDelivered(t *testing.T, br *mqtttest.Broker, hes *mqtttest.HES, dir st
 	return dups
 }
 
-// TestMQTTBrokerOutage stops the broker for mqttOutage while the gateway
-// keeps reading its meters, then starts it again: every reading arrives,
-// in order per meter, none lost.
+// TestMQTTBrokerOutage stops the broker for mqttOutage (two minutes: an
+// outage of minutes, not seconds, so the backoff reaches its ceiling and
+// a backlog builds) while the gateway keeps reading its meters, then
+// starts it again: every reading arrives, in order per meter, none lost.
 func TestMQTTBrokerOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
