@@ -22,6 +22,7 @@ APT_PACKAGES=(
 	swtpm swtpm-tools                # the TPM 2.0 the security module's integration tests talk to
 	libssl-dev                       # go-tpm-tools' in-process TPM simulator (cgo) in unit tests
 	mosquitto mosquitto-clients      # the MQTT broker the uplink tests publish to
+	libxml2-utils                    # xmllint: the IEEE 2030.5 XML is validated against sep.xsd
 	python3-pymodbus                 # the third-party Modbus RTU server on a pty
 	# tests/appliance: the boot test builds a Debian 12 root filesystem (debootstrap),
 	# an ext4 image of it (mkfs.ext4 -d) and boots it in qemu (TCG); the static

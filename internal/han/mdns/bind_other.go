@@ -1,0 +1,5 @@
+//go:build unix && !linux
+
+package mdns
+
+func bindToDevice(fd int, ifname string) {}
