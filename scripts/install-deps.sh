@@ -28,7 +28,14 @@ APT_PACKAGES=(
 	# an ext4 image of it (mkfs.ext4 -d) and boots it in qemu (TCG); the static
 	# tests run systemd-analyze verify/security and nft -c on rootfs/.
 	qemu-system-x86 debootstrap e2fsprogs systemd nftables
+	chromium                         # the HAN page tested in a real headless browser (chromedp)
 )
+
+# Commands the tests need that a machine may have from elsewhere than
+# Debian (NodeSource's nodejs carries npm; Debian splits them): the Debian
+# package is installed only when the command is missing. node and npm run
+# zigbee-herdsman, the third party the ZCL codec is checked against.
+CMD_PACKAGES=(node:nodejs npm:npm)
 
 check_only=0
 for arg in "$@"; do
@@ -64,6 +71,11 @@ if command -v dpkg-query >/dev/null 2>&1; then
 else
 	log "not a Debian system (no dpkg-query); make sure these are installed: ${APT_PACKAGES[*]}"
 fi
+for cp in "${CMD_PACKAGES[@]}"; do
+	if ! command -v "${cp%%:*}" >/dev/null 2>&1; then
+		missing+=("${cp#*:}")
+	fi
+done
 
 if ((${#missing[@]} > 0)); then
 	if ((check_only)); then
