@@ -20,10 +20,11 @@
 //     stdin: plain hex (an optional key after it is ignored here) or the
 //     output of rtl-wmbus ("T1;1;1;2019-04-03 19:00:42.000;97;148;…;0x…").
 //
-// Serial ports are opened through github.com/tarm/serial with a read
-// timeout always set: the library reports a timeout as io.EOF (100 ms
-// resolution) and Close blocks on a read without one, so reads loop until
-// the context ends.
+// Serial ports are opened through hal/serial, so a receiver's device has
+// one owner in the process (a second Open, by any driver, fails with
+// serial.ErrBusy) and is locked with flock against other processes; reads
+// come back every 100 ms without data, so they loop until the context
+// ends.
 //
 // The package imports nothing of internal/ (DESIGN: hal is the bottom
 // layer).

@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tarm/serial"
+	"github.com/smgw/smgw/hal/serial"
 )
 
 // port is an open serial device.
@@ -22,17 +22,38 @@ type port interface {
 // back to look at the context.
 const readTimeout = 100 * time.Millisecond
 
-// openSerial opens a serial device at baud, 8N1. It is a variable so the
-// opening can move to hal/serial (or a test) without touching the
-// receivers. tarm/serial needs a read timeout: without one Close blocks on
-// a pending read; with one a timeout comes back as (0, io.EOF).
+// openSerial opens a serial device at baud, 8N1, through hal/serial: the
+// process's one owner of the line (a second Open of the device, here or
+// by a Modbus, DLMS or M-Bus line, fails with serial.ErrBusy), locked with
+// flock against other processes. It is a variable so that a test can
+// replace it.
 var openSerial = func(name string, baud int) (port, error) {
-	p, err := serial.OpenPort(&serial.Config{Name: name, Baud: baud, ReadTimeout: readTimeout})
+	p, err := serial.Open(&serial.Config{Name: name, Baud: baud})
 	if err != nil {
 		return nil, err
 	}
-	return p, nil
+	return &serialPort{p}, nil
 }
+
+// serialPort reads a hal/serial port as the link expects: what has
+// arrived, or (0, io.EOF) after readTimeout without a byte (as tarm/serial
+// reports its read timeout), so that the link looks at its context and
+// its stale partial frame between reads.
+type serialPort struct{ p *serial.SerialPort }
+
+func (s *serialPort) Read(b []byte) (int, error) {
+	if err := s.p.SetReadDeadline(time.Now().Add(readTimeout)); err != nil {
+		return 0, err
+	}
+	n, err := s.p.Read(b)
+	if errors.Is(err, serial.ErrTimeout) {
+		return 0, io.EOF
+	}
+	return n, err
+}
+
+func (s *serialPort) Write(b []byte) (int, error) { return s.p.Write(b) }
+func (s *serialPort) Close() error                { return s.p.Close() }
 
 // errTimeout is returned by link.next when no frame came in time.
 var errTimeout = errors.New("wmbus: no answer from the receiver in time")

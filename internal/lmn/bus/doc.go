@@ -17,5 +17,13 @@
 // Per-meter health is counted from the errors jobs return, classified by
 // the sentinels of this package that drivers wrap (ErrTimeout, ErrFrame,
 // ErrProtocol with a kind) and from line errors drivers report while a
-// job recovers from them (Runner.Note).
+// job recovers from them (Runner.Note), with the retries (Runner.Retried)
+// and a state in a word (Health.State: ok, failing, unreachable,
+// waiting). With Options.HoldOnTimeout a meter that does not answer holds
+// its other jobs until the failed one's retry. A job error wrapped with
+// Stop (the port failed, the store refused readings) is the line's, not
+// the meter's: Run returns it so that its owner reopens the port. The
+// Runner also keeps the line's occupancy (busy share of the last 15
+// minutes) and runs one cycle of every job on demand (Cycle, for probes
+// and benchmarks).
 package bus

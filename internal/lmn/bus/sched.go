@@ -23,7 +23,26 @@ var (
 	// ErrUnknownMeter is returned by Submit for a meter the bus does not
 	// have.
 	ErrUnknownMeter = errors.New("bus: unknown meter")
+	// ErrStop marks an error that is not the meter's but the line's (the
+	// port failed, a USB adapter was unplugged) or the gateway's (the
+	// store refused the readings): Runner.Run stops and returns it, so
+	// that its owner can reopen the port. Wrap an error with Stop.
+	ErrStop = errors.New("bus: line stopped")
 )
+
+// Stop wraps err so that it stops the Runner (errors.Is(err, ErrStop));
+// its message stays err's.
+func Stop(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &stopError{err}
+}
+
+type stopError struct{ err error }
+
+func (e *stopError) Error() string   { return e.err.Error() }
+func (e *stopError) Unwrap() []error { return []error{ErrStop, e.err} }
 
 // ProtocolError is a protocol error of a named kind (e.g.
 // "exception", "confirmed-service-error", "access:read-write-denied"),
@@ -80,6 +99,14 @@ type Options struct {
 	Backoff, MaxBackoff time.Duration
 	// Timeout is a job's deadline (default 60 s).
 	Timeout time.Duration
+	// HoldOnTimeout: when a job fails because the meter does not answer
+	// (ErrTimeout), the meter's other jobs wait for that job's retry too,
+	// so that a meter that is gone costs the line one timeout per retry,
+	// not one per job.
+	HoldOnTimeout bool
+	// Now is the Runner's clock (default time.Now); the Scheduler is
+	// always given its times.
+	Now func() time.Time
 }
 
 func (o *Options) withDefaults() Options {
@@ -118,12 +145,39 @@ type Health struct {
 	LastSuccess time.Time         `json:"last_success"`
 	LastError   string            `json:"last_error,omitempty"`
 	LastErrorAt time.Time         `json:"last_error_at"`
+	// LastKind is the last error's counter, as Classify returns it.
+	LastKind string `json:"last_error_kind,omitempty"`
 	// Failing counts the failures since the last success.
 	Failing int `json:"failing"`
+	// Retries counts jobs run again after a failure (with backoff) and
+	// requests a driver repeated within a job (Runner.Retried).
+	Retries uint64 `json:"retries"`
 }
 
 // Healthy reports whether the meter's last job succeeded.
 func (h Health) Healthy() bool { return h.Failing == 0 && !h.LastSuccess.IsZero() }
+
+// Meter states, as State returns them.
+const (
+	StateOK          = "ok"          // the last job succeeded
+	StateFailing     = "failing"     // the meter answers, but the last job failed
+	StateUnreachable = "unreachable" // the meter did not answer the last job
+	StateWaiting     = "waiting"     // no job has finished yet
+)
+
+// State sums the counters up in a word: ok, failing, unreachable or
+// waiting.
+func (h Health) State() string {
+	switch {
+	case h.Failing == 0 && h.Jobs == 0:
+		return StateWaiting
+	case h.Failing == 0:
+		return StateOK
+	case h.LastKind == "timeout":
+		return StateUnreachable
+	}
+	return StateFailing
+}
 
 // Due is a job the scheduler chose to run now.
 type Due struct {
@@ -208,6 +262,11 @@ func (s *Scheduler) Meters() []string {
 // that had the line longest ago goes first (a fair share of the line);
 // within a meter, the job due first.
 func (s *Scheduler) Next(now time.Time) (d Due, ok bool, wake time.Time) {
+	return s.next(now, now)
+}
+
+// next is Next counting as due the jobs due by dueBy (≤ now).
+func (s *Scheduler) next(now, dueBy time.Time) (d Due, ok bool, wake time.Time) {
 	var best *meterState
 	var bestTask *task
 	for _, m := range s.list {
@@ -216,10 +275,10 @@ func (s *Scheduler) Next(now time.Time) (d Due, ok bool, wake time.Time) {
 		}
 		var mt *task
 		for _, t := range m.tasks {
-			if !t.next.After(now) && (mt == nil || t.next.Before(mt.next)) {
+			if !t.next.After(dueBy) && (mt == nil || t.next.Before(mt.next)) {
 				mt = t
 			}
-			if t.next.After(now) && (wake.IsZero() || t.next.Before(wake)) {
+			if t.next.After(dueBy) && (wake.IsZero() || t.next.Before(wake)) {
 				wake = t.next
 			}
 		}
@@ -236,6 +295,16 @@ func (s *Scheduler) Next(now time.Time) (d Due, ok bool, wake time.Time) {
 	best.running = true
 	best.served = now
 	return Due{Meter: best.id, Job: bestTask.job.Name, Attempt: bestTask.attempt, Slot: bestTask.slot}, true, time.Time{}
+}
+
+// DueAll makes every job of every meter due at now, as at a fresh start
+// (retries in progress start over).
+func (s *Scheduler) DueAll(now time.Time) {
+	for _, m := range s.list {
+		for _, t := range m.tasks {
+			t.next, t.slot, t.attempt = now, now, 0
+		}
+	}
 }
 
 // StartCommand marks the meter as having the line for a command (which
@@ -277,9 +346,13 @@ func (s *Scheduler) Done(d Due, now time.Time, err error) {
 		}
 	}
 	s.count(m, now, err)
+	if d.Attempt > 0 {
+		m.health.Retries++
+	}
 	if t == nil {
 		return
 	}
+	defer s.hold(m, t, err)
 	if err == nil || errors.Is(err, ErrPermanent) || t.attempt >= s.opts.Retries {
 		t.attempt = 0
 		t.slot = nextSlot(t.job, t.slot, now)
@@ -297,6 +370,33 @@ func (s *Scheduler) Done(d Due, now time.Time, err error) {
 		t.attempt = 0
 		t.slot = ns
 		t.next = ns
+	}
+}
+
+// hold defers m's other jobs to t's retry after a timeout (HoldOnTimeout).
+func (s *Scheduler) hold(m *meterState, t *task, err error) {
+	if !s.opts.HoldOnTimeout || !errors.Is(err, ErrTimeout) {
+		return
+	}
+	for _, x := range m.tasks {
+		if x != t && x.next.Before(t.next) {
+			x.next = t.next
+		}
+	}
+}
+
+// Abort ends a job returned by Next without an outcome (the line was
+// shut down while it ran): nothing is counted and it stays due.
+func (s *Scheduler) Abort(d Due) {
+	if m := s.meters[d.Meter]; m != nil {
+		m.running = false
+	}
+}
+
+// Retried counts a request a driver repeated within a job.
+func (s *Scheduler) Retried(meter string) {
+	if m := s.meters[meter]; m != nil {
+		m.health.Retries++
 	}
 }
 
@@ -320,7 +420,8 @@ func (s *Scheduler) count(m *meterState, now time.Time, err error) {
 	h.Failing++
 	h.LastError = err.Error()
 	h.LastErrorAt = now
-	s.note(m, Classify(err))
+	h.LastKind = Classify(err)
+	s.note(m, h.LastKind)
 }
 
 func (s *Scheduler) note(m *meterState, kind string) {
@@ -395,8 +496,8 @@ func (h Health) kinds() []string {
 
 // String prints the counters on one line.
 func (h Health) String() string {
-	s := fmt.Sprintf("%s: %d jobs, %d ok, %d failed (%d since last success), %d timeouts, %d frame errors",
-		h.Meter, h.Jobs, h.Successes, h.Failures, h.Failing, h.Timeouts, h.FrameErrors)
+	s := fmt.Sprintf("%s: %s, %d jobs, %d ok, %d failed (%d since last success), %d retries, %d timeouts, %d frame errors",
+		h.Meter, h.State(), h.Jobs, h.Successes, h.Failures, h.Failing, h.Retries, h.Timeouts, h.FrameErrors)
 	for _, k := range h.kinds() {
 		s += fmt.Sprintf(", %s %d", k, h.Protocol[k])
 	}

@@ -206,3 +206,125 @@ func TestRunnerCommandsFirst(t *testing.T) {
 		t.Fatalf("unknown meter: %v", err)
 	}
 }
+
+// TestHoldOnTimeout: a meter that does not answer holds its other jobs
+// until the failed job's retry; a meter that answers with an error does
+// not.
+func TestHoldOnTimeout(t *testing.T) {
+	s := NewScheduler(&Options{Backoff: time.Second, HoldOnTimeout: true})
+	plan := []Job{{Name: "registers", Every: time.Minute}, {Name: "live", Every: 10 * time.Second}}
+	s.Add("m", plan, t0)
+	d, _, _ := s.Next(t0)
+	s.Done(d, t0, fmt.Errorf("x: %w", ErrTimeout))
+	if _, ok, wake := s.Next(t0); ok || !wake.Equal(t0.Add(time.Second)) {
+		t.Fatalf("after a timeout: ok %v, wake %v (want the retry, 1 s)", ok, wake)
+	}
+	if h := s.Health()[0]; h.State() != StateUnreachable || h.LastKind != "timeout" {
+		t.Fatalf("state %s, kind %q", h.State(), h.LastKind)
+	}
+	// The retry (attempt 1) runs first, then the held job.
+	now := t0.Add(time.Second)
+	d, _, _ = s.Next(now)
+	if d.Job != "registers" || d.Attempt != 1 {
+		t.Fatalf("first after the hold: %+v", d)
+	}
+	s.Done(d, now, &ProtocolError{Kind: "exception", Err: errors.New("refused")})
+	d, ok, _ := s.Next(now)
+	if !ok || d.Job != "live" {
+		t.Fatalf("a protocol error must not hold: %+v %v", d, ok)
+	}
+	s.Done(d, now, nil)
+	h := s.Health()[0]
+	if h.Retries != 1 || h.State() != StateOK || h.Jobs != 3 {
+		t.Fatalf("health %s", h)
+	}
+	s2 := NewScheduler(nil)
+	s2.Add("m", plan, t0)
+	if h := s2.Health()[0]; h.State() != StateWaiting {
+		t.Fatalf("fresh meter: %s", h.State())
+	}
+	d, _, _ = s2.Next(t0)
+	s2.Done(d, t0, fmt.Errorf("x: %w", ErrFrame))
+	if h := s2.Health()[0]; h.State() != StateFailing {
+		t.Fatalf("after a frame error: %s", h.State())
+	}
+	if d, ok, _ := s2.Next(t0); !ok || d.Job != "live" {
+		t.Fatal("without HoldOnTimeout the other job goes on")
+	}
+}
+
+// TestRunnerCycleStopOccupancy: Cycle runs every job once with the
+// meters in turn; a job wrapping ErrStop stops Run with its error and is
+// not counted against the meter; the line's busy time is kept.
+func TestRunnerCycleStopOccupancy(t *testing.T) {
+	r := NewRunner(&Options{Retries: -1}, nil)
+	var mu sync.Mutex
+	var log []string
+	stop := false
+	run := func(meter string) RunFunc {
+		return func(ctx context.Context, job string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			log = append(log, meter+"/"+job)
+			if stop && meter == "b" {
+				return Stop(fmt.Errorf("port gone"))
+			}
+			time.Sleep(2 * time.Millisecond)
+			if meter == "b" {
+				r.Retried("b")
+				return fmt.Errorf("x: %w", ErrTimeout)
+			}
+			return nil
+		}
+	}
+	plan := []Job{{Name: "r", Every: time.Hour}, {Name: "l", Every: time.Hour}}
+	r.Add("a", plan, run("a"))
+	r.Add("b", plan, run("b"))
+	ctx := context.Background()
+	for range 2 {
+		if err := r.Cycle(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := fmt.Sprint(log); got != "[a/r b/r a/l b/l a/r b/r a/l b/l]" {
+		t.Fatalf("cycles ran %s", got)
+	}
+	h := r.Health()
+	if h[0].Successes != 4 || h[1].Timeouts != 4 || h[1].Retries != 4 || h[1].State() != StateUnreachable {
+		t.Fatalf("health %s / %s", h[0], h[1])
+	}
+	if o := r.Occupancy(); o.Busy < 16*time.Millisecond || o.Recent <= 0 || o.Recent > 1 {
+		t.Fatalf("occupancy %+v", o)
+	}
+	mu.Lock()
+	stop = true
+	mu.Unlock()
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	r.s.DueAll(r.now())
+	err := r.Run(rctx)
+	if !errors.Is(err, ErrStop) || err.Error() != "port gone" {
+		t.Fatalf("Run = %v, want the job's stop error", err)
+	}
+	if h := r.Health(); h[1].Jobs != 4 {
+		t.Fatalf("a stop counted against the meter: %s", h[1])
+	}
+	if Stop(nil) != nil {
+		t.Fatal("Stop(nil) != nil")
+	}
+}
+
+func TestLoadWindow(t *testing.T) {
+	var l load
+	l.since = t0
+	l.add(t0, t0.Add(30*time.Second))
+	l.add(t0.Add(90*time.Second), t0.Add(150*time.Second)) // across a minute
+	if o := l.occupancy(t0.Add(3 * time.Minute)); o.Busy != 90*time.Second || o.Recent != 0.5 {
+		t.Fatalf("occupancy %+v", o)
+	}
+	// 20 minutes later the old minutes have left the window.
+	l.add(t0.Add(20*time.Minute), t0.Add(20*time.Minute+30*time.Second))
+	if o := l.occupancy(t0.Add(21 * time.Minute)); o.Busy != 120*time.Second || o.Recent != 30.0/(14*60) { // the window: the 14 whole minutes before and the current one
+		t.Fatalf("occupancy after the window %+v", o)
+	}
+}

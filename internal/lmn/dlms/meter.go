@@ -140,6 +140,9 @@ func (l *Line) Run(ctx context.Context) error { return l.runner.Run(ctx) }
 // Health returns the meters' counters.
 func (l *Line) Health() []bus.Health { return l.runner.Health() }
 
+// Occupancy returns how busy the line is.
+func (l *Line) Occupancy() bus.Occupancy { return l.runner.Occupancy() }
+
 // Ticks counts finished jobs (for a watchdog).
 func (l *Line) Ticks() uint64 { return l.runner.Ticks() }
 

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/smgw/smgw/hal/serial"
-	"github.com/smgw/smgw/hal/serial/serialtest"
 	"github.com/smgw/smgw/internal/lmn/modbus/profile"
 	"github.com/smgw/smgw/internal/meter"
 	mb "github.com/smgw/smgw/internal/proto/modbus"
+	"github.com/smgw/smgw/internal/testutil/ptypace"
 )
 
 // fakeMeters answers RTU requests on a port from an image, as fast as it
@@ -82,34 +82,32 @@ func (f *fakeMeters) run() {
 
 func (f *fakeMeters) close() { f.port.Close(); f.wg.Wait() }
 
-// benchPollCycle polls 8 meters of profile p at 9600 baud 8E1 over a pty
-// pair paced to the line rate by a relay, and reports the cycle time
-// against the physical limit: the bytes on the wire at 11 bits each
-// (ratio), and that plus the t3.5 silence before every request
-// (ratio-gaps).
-func benchPollCycle(b *testing.B, p *profile.Profile) {
-	if !serialtest.HaveSocat() {
-		b.Skip("socat is not installed")
-	}
-	const baud, bits = 9600, 11
-	a1, b1 := serialtest.PtyPair(b)
-	a2, b2 := serialtest.PtyPair(b)
+// benchPollCycle polls 8 meters of profile p at 9600 baud with bits per
+// character (10: 8N1, 11: 8E1) over a line of ptys paced to the line
+// rate (internal/testutil/ptypace), and reports the cycle time against
+// the physical limit: the bytes on the wire at bits each (ratio), and that
+// plus the t3.5 silence before every request (ratio-gaps).
+func benchPollCycle(b *testing.B, p *profile.Profile, bits int) {
+	const baud = 9600
+	line := ptypace.New(b, mb.CharTime(baud, bits))
 	img := image{}
 	for u := byte(1); u <= 8; u++ {
 		img.Fill(b, u, p, int(u))
 	}
+	parity := serial.ParityEven
+	if bits == 10 {
+		parity = serial.ParityNone
+	}
 	open := func(name string) *serial.SerialPort {
-		port, err := serial.Open(&serial.Config{Name: name, Baud: baud, Parity: serial.ParityEven})
+		port, err := serial.Open(&serial.Config{Name: name, Baud: baud, Parity: parity})
 		if err != nil {
 			b.Fatal(err)
 		}
 		return port
 	}
-	fm := startFakeMeters(open(b2), img)
+	fm := startFakeMeters(open(line.Peer), img)
 	defer fm.close()
-	relay := serialtest.NewRelay(open(b1), open(a2), &serialtest.RelayOptions{CharTime: mb.CharTime(baud, bits)})
-	defer relay.Close()
-	port := open(a1)
+	port := open(line.Driver)
 	defer port.Close()
 	c, err := NewClient(port, &ClientOptions{Baud: baud, CharBits: bits, Timeout: time.Second})
 	if err != nil {
@@ -170,9 +168,11 @@ func (discardSink) Append(context.Context, ...meter.Reading) error { return nil 
 func (discardSink) Live(...meter.Reading)                          {}
 
 // BenchmarkPollCycle8SDM630 polls 8 SDM630 (shipped profile: 9 requests
-// each, contiguous registers only).
+// each, contiguous registers only), at 8E1 (the SDM630's default) and
+// 8N1.
 func BenchmarkPollCycle8SDM630(b *testing.B) {
-	benchPollCycle(b, mustProfile(b, "sdm630"))
+	b.Run("8E1", func(b *testing.B) { benchPollCycle(b, mustProfile(b, "sdm630"), 11) })
+	b.Run("8N1", func(b *testing.B) { benchPollCycle(b, mustProfile(b, "sdm630"), 10) })
 }
 
 // BenchmarkPollCycle8SDM630Gap16 polls 8 SDM630 with max_gap = 16 (3
@@ -180,7 +180,8 @@ func BenchmarkPollCycle8SDM630(b *testing.B) {
 func BenchmarkPollCycle8SDM630Gap16(b *testing.B) {
 	p := *mustProfile(b, "sdm630")
 	p.MaxGap = 16
-	benchPollCycle(b, &p)
+	b.Run("8E1", func(b *testing.B) { benchPollCycle(b, &p, 11) })
+	b.Run("8N1", func(b *testing.B) { benchPollCycle(b, &p, 10) })
 }
 
 // BenchmarkDecodeBatch decodes one 80-register SDM630 response into
@@ -190,9 +191,10 @@ func BenchmarkDecodeBatch(b *testing.B) {
 	bt := Plan(p.Registers, 125, 16)[0]
 	data := make([]byte, 2*bt.Count)
 	m := &busMeter{opts: MeterOptions{ID: "m", Profile: &p}, stats: Stats{}}
+	var rs []meter.Reading
+	at := time.Now()
 	b.ReportAllocs()
 	for b.Loop() {
-		m.readings = m.readings[:0]
-		m.decode(bt, mb.Response{Function: 4, Data: data})
+		rs = m.decode(bt, mb.Response{Function: 4, Data: data}, at, rs[:0])
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/smgw/smgw/internal/lmn/bus"
 	"github.com/smgw/smgw/internal/lmn/modbus/profile"
 	"github.com/smgw/smgw/internal/meter"
 	mb "github.com/smgw/smgw/internal/proto/modbus"
@@ -23,6 +24,12 @@ type Sink interface {
 	// Live hands over instantaneous samples; it never blocks.
 	Live(rs ...meter.Reading)
 }
+
+// Job names of a meter's poll plan on the line's scheduler.
+const (
+	JobRegisters = "registers" // the registers, every Interval
+	JobLive      = "live"      // the instantaneous values, every LiveInterval
+)
 
 // MeterOptions describe one meter on a bus.
 type MeterOptions struct {
@@ -43,16 +50,20 @@ type BusOptions struct {
 	// Retries is how often a request is repeated after a timeout or a
 	// garbled response within one poll; 0 is 2, negative is none.
 	Retries int
-	// MaxBackoff caps the delay before a failed meter is tried again (it
-	// doubles from one second); 0 is the meter's shortest interval.
+	// MaxBackoff caps the delay before a failed poll is tried again (it
+	// doubles from one second; a retry never runs past the poll's next
+	// regular slot); 0 is 5 min.
 	MaxBackoff time.Duration
+	// PollRetries is how often a failed poll is tried again before it
+	// waits for its next slot; 0 is 3, negative is none.
+	PollRetries int
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 	// Log receives warnings; nil discards them.
 	Log *slog.Logger
 }
 
-// Stats are one meter's counters and health.
+// Stats are one meter's Modbus counters and health.
 type Stats struct {
 	ID          meter.MeterID
 	Unit        byte
@@ -62,55 +73,42 @@ type Stats struct {
 	CRCErrors   uint64
 	BadFrames   uint64 // malformed, from another unit, or to another request
 	Exceptions  map[mb.ExceptionCode]uint64
-	Polls       uint64 // polls begun
-	FailedPolls uint64 // polls with at least one request that failed after its retries
-	BadValues   uint64 // registers whose bytes held no valid value
-	Readings    uint64 // readings handed to the sink
-	Failures    int    // consecutive failed polls; 0 when healthy
-	LastError   string
+	Polls       uint64    // polls begun
+	FailedPolls uint64    // polls with at least one request that failed after its retries
+	BadValues   uint64    // registers whose bytes held no valid value
+	Readings    uint64    // readings handed to the sink
+	Failures    int       // consecutive failed polls; 0 when healthy
+	LastError   string    // of the last failed poll
 	LastSuccess time.Time // end of the last poll without failure
 }
 
 // Healthy reports whether the meter's last poll succeeded.
 func (s Stats) Healthy() bool { return s.Failures == 0 && !s.LastSuccess.IsZero() }
 
-// group is one periodic part of a meter's plan.
-type group struct {
-	every   time.Duration
-	live    bool
-	batches []Batch
-	next    time.Time // when it is due
-}
-
-// busMeter is a meter and its schedule.
+// busMeter is a meter and its poll plan's requests.
 type busMeter struct {
-	opts    MeterOptions
-	groups  []*group
-	backoff time.Duration
-	retryAt time.Time // after a failure: not before this
-
-	// the poll in progress
-	poll     *group
-	batch    int
-	at       time.Time
-	readings []meter.Reading
-	failed   bool
-	served   uint64 // turns served, for round-robin ties
+	opts MeterOptions
+	jobs map[string][]Batch // by job name
+	live map[string]bool    // jobs whose readings are all live values
 
 	mu    sync.Mutex
 	stats Stats
 }
 
-// Bus owns one line and polls its meters. New → AddMeter… → Run.
+// Bus is one line and its meters, served by the line's scheduler
+// (internal/lmn/bus): one request/response job at a time, each meter's
+// poll plan on its periods, commands first, fair turns between meters
+// and failed polls retried with backoff. New → AddMeter… → Run.
 type Bus struct {
 	c       *Client
+	r       *bus.Runner
 	retries int
-	maxBO   time.Duration
 	now     func() time.Time
 	log     *slog.Logger
-	meters  []*busMeter
-	turn    uint64
+
 	mu      sync.Mutex
+	meters  []*busMeter
+	byID    map[meter.MeterID]*busMeter
 	running bool
 }
 
@@ -132,7 +130,11 @@ func NewBus(c *Client, opts *BusOptions) (*Bus, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Bus{c: c, retries: max(o.Retries, 0), maxBO: o.MaxBackoff, now: o.Now, log: o.Log}, nil
+	r := bus.NewRunner(&bus.Options{
+		Retries: o.PollRetries, Backoff: time.Second, MaxBackoff: o.MaxBackoff,
+		HoldOnTimeout: true, Now: o.Now,
+	}, o.Log)
+	return &Bus{c: c, r: r, retries: max(o.Retries, 0), now: o.Now, log: o.Log, byID: map[meter.MeterID]*busMeter{}}, nil
 }
 
 // AddMeter adds a meter before Run.
@@ -173,15 +175,25 @@ func (b *Bus) AddMeter(mo MeterOptions) error {
 			regs = append(regs, r)
 		}
 	}
-	m := &busMeter{opts: mo, stats: Stats{ID: mo.ID, Unit: mo.Unit, Exceptions: map[mb.ExceptionCode]uint64{}}}
-	now := b.now()
+	m := &busMeter{opts: mo, jobs: map[string][]Batch{}, live: map[string]bool{},
+		stats: Stats{ID: mo.ID, Unit: mo.Unit, Exceptions: map[mb.ExceptionCode]uint64{}}}
+	// Both on the wall clock's grid: a poll that ran long skips the
+	// slots it missed.
+	var plan []bus.Job
 	if len(regs) > 0 {
-		m.groups = append(m.groups, &group{every: mo.Interval, batches: Plan(regs, mo.Profile.MaxRegisters, mo.Profile.MaxGap), next: now})
+		m.jobs[JobRegisters] = Plan(regs, mo.Profile.MaxRegisters, mo.Profile.MaxGap)
+		plan = append(plan, bus.Job{Name: JobRegisters, Every: mo.Interval, Align: true})
 	}
 	if len(live) > 0 {
-		m.groups = append(m.groups, &group{every: mo.LiveInterval, live: true, batches: Plan(live, mo.Profile.MaxRegisters, mo.Profile.MaxGap), next: now})
+		m.jobs[JobLive] = Plan(live, mo.Profile.MaxRegisters, mo.Profile.MaxGap)
+		m.live[JobLive] = true
+		plan = append(plan, bus.Job{Name: JobLive, Every: mo.LiveInterval, Align: true})
+	}
+	if err := b.r.Add(string(mo.ID), plan, func(ctx context.Context, job string) error { return b.poll(ctx, m, job) }); err != nil {
+		return fmt.Errorf("%w: %w", ErrOptions, err)
 	}
 	b.meters = append(b.meters, m)
+	b.byID[mo.ID] = m
 	return nil
 }
 
@@ -204,12 +216,24 @@ func (b *Bus) Stats() []Stats {
 	return out
 }
 
+// Health returns every meter's health as the line's scheduler counts it
+// (the form every RS-485 driver reports), in the order added.
+func (b *Bus) Health() []bus.Health { return b.r.Health() }
+
+// Occupancy returns how busy the line is.
+func (b *Bus) Occupancy() bus.Occupancy { return b.r.Occupancy() }
+
+// Ticks counts finished polls and commands (for a watchdog).
+func (b *Bus) Ticks() uint64 { return b.r.Ticks() }
+
 // Batches returns the number of requests of each meter's full poll.
 func (b *Bus) Batches() map[meter.MeterID]int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	out := map[meter.MeterID]int{}
 	for _, m := range b.meters {
-		for _, g := range m.groups {
-			out[m.opts.ID] += len(g.batches)
+		for _, bs := range m.jobs {
+			out[m.opts.ID] += len(bs)
 		}
 	}
 	return out
@@ -222,218 +246,165 @@ func (b *Bus) Run(ctx context.Context) error {
 	b.mu.Lock()
 	b.running = true
 	b.mu.Unlock()
-	for {
-		if ctx.Err() != nil {
-			return nil
-		}
-		m, wait := b.pick()
-		if m == nil {
-			if wait < 0 {
-				<-ctx.Done() // no meters
-				return nil
-			}
-			if err := sleep(ctx, wait); err != nil {
-				return nil
-			}
-			continue
-		}
-		if err := b.step(ctx, m); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-	}
+	return b.r.Run(ctx)
 }
 
-// PollOnce runs one full poll of every meter (every group), serving them
-// in turn as Run does, and returns when all are done. For probes, tests
-// and benchmarks.
-func (b *Bus) PollOnce(ctx context.Context) error {
-	now := b.now()
-	for _, m := range b.meters {
-		m.retryAt = time.Time{}
-		for _, g := range m.groups {
-			g.next = now
-		}
-	}
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		var m *busMeter
-		for _, x := range b.meters {
-			if x.poll != nil || x.due(now) != nil {
-				if m == nil || x.served < m.served {
-					m = x
-				}
-			}
-		}
-		if m == nil {
-			return nil
-		}
-		if err := b.step(ctx, m); err != nil {
-			return err
-		}
-	}
-}
+// PollOnce runs one full poll of every meter (every job of its plan),
+// serving them in turn as Run does, and returns when all are done. A
+// failed poll is not retried within it. For probes, tests and benchmarks;
+// not while Run runs.
+func (b *Bus) PollOnce(ctx context.Context) error { return b.r.Cycle(ctx) }
 
-// due returns the group of m due at now (the most overdue), or nil.
-func (m *busMeter) due(now time.Time) *group {
-	if now.Before(m.retryAt) {
+// Do sends req to meter id as a command: it goes on the line as soon as
+// the request in progress ends, before any poll, with the bus's retries
+// for timeouts and garbled answers (not for a write that may have been
+// executed: functions 6 and 16 are sent once). It needs Run to be
+// running. The response's Data is the caller's.
+func (b *Bus) Do(ctx context.Context, id meter.MeterID, req mb.Request) (mb.Response, error) {
+	b.mu.Lock()
+	m := b.byID[id]
+	b.mu.Unlock()
+	if m == nil {
+		return mb.Response{}, fmt.Errorf("%w: meter %s: not on this bus", ErrOptions, id)
+	}
+	if err := req.Validate(); err != nil {
+		return mb.Response{}, fmt.Errorf("%w: %w", ErrOptions, err)
+	}
+	retries := b.retries
+	if req.Function == mb.FuncWriteSingle || req.Function == mb.FuncWriteMultiple {
+		retries = 0
+	}
+	var resp mb.Response
+	err := b.r.Do(ctx, string(id), func(ctx context.Context) error {
+		r, err := transact(ctx, b.c, retries, m, req, b.noter(m))
+		if err != nil {
+			return b.jobErr(ctx, m, err)
+		}
+		resp = r
+		resp.Data = append([]byte(nil), r.Data...)
 		return nil
-	}
-	var d *group
-	for _, g := range m.groups {
-		if !g.next.After(now) && (d == nil || g.next.Before(d.next)) {
-			d = g
-		}
-	}
-	return d
+	})
+	return resp, err
 }
 
-// pick chooses the meter to serve next: among those with a poll under way
-// or due, the one served least recently (round-robin, one request a
-// turn). Without one it returns how long until the next is due (-1: no
-// meters).
-func (b *Bus) pick() (*busMeter, time.Duration) {
-	now := b.now()
-	var best *busMeter
-	next := time.Time{}
-	for _, m := range b.meters {
-		if m.poll != nil || m.due(now) != nil {
-			if best == nil || m.served < best.served {
-				best = m
+// noter passes the errors a request recovered from to the line's
+// counters.
+func (b *Bus) noter(m *busMeter) func(err error) {
+	return func(err error) {
+		b.r.Note(string(m.opts.ID), bus.Classify(lineErr(err)))
+		b.r.Retried(string(m.opts.ID))
+	}
+}
+
+// jobErr turns a request's final error into the job's: the port's
+// failure stops the line; the rest is the meter's, classified for the
+// scheduler's counters.
+func (b *Bus) jobErr(ctx context.Context, m *busMeter, err error) error {
+	var ex *mb.Exception
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Errorf("modbus: meter %s: %w: %w", m.opts.ID, bus.ErrTimeout, err)
+	case errors.Is(err, ErrTimeout), errors.Is(err, ErrGarbled), errors.As(err, &ex):
+		return lineErr(err)
+	case errors.Is(err, ErrOptions):
+		return fmt.Errorf("%w: %w", bus.ErrPermanent, err)
+	}
+	return bus.Stop(fmt.Errorf("%w: meter %s: %w", ErrPort, m.opts.ID, err))
+}
+
+// lineErr wraps a transaction's error with the scheduler's sentinel for
+// its kind (the message stays the same).
+func lineErr(err error) error {
+	var ex *mb.Exception
+	switch {
+	case errors.As(err, &ex):
+		return &bus.ProtocolError{Kind: "exception:" + ex.Code.String(), Err: err}
+	case errors.Is(err, ErrTimeout):
+		return &kindError{err, bus.ErrTimeout}
+	case errors.Is(err, ErrGarbled):
+		return &kindError{err, bus.ErrFrame}
+	}
+	return err
+}
+
+type kindError struct{ err, kind error }
+
+func (e *kindError) Error() string   { return e.err.Error() }
+func (e *kindError) Unwrap() []error { return []error{e.err, e.kind} }
+
+// poll is one job of m's plan: every request of it in turn, the readings
+// to the sink. A request the meter refuses (an exception) or garbles
+// beyond the retries fails the poll but not the other requests; one it
+// does not answer ends the poll at once, leaving the line to the others.
+func (b *Bus) poll(ctx context.Context, m *busMeter, job string) error {
+	batches, ok := m.jobs[job]
+	if !ok {
+		return fmt.Errorf("modbus: meter %s: %w: unknown job %q", m.opts.ID, bus.ErrPermanent, job)
+	}
+	at := b.now()
+	m.count(func(s *Stats) { s.Polls++ })
+	note := b.noter(m)
+	var readings []meter.Reading
+	var failed error
+	for _, bt := range batches {
+		resp, err := transact(ctx, b.c, b.retries, m, bt.Request(), note)
+		if err != nil {
+			err = b.jobErr(ctx, m, err)
+			if errors.Is(err, bus.ErrStop) || ctx.Err() != nil {
+				return err
+			}
+			b.log.Debug("modbus: read failed", "meter", m.opts.ID, "unit", m.opts.Unit,
+				"table", bt.Table.String(), "address", bt.Address, "count", bt.Count, "err", err)
+			if failed != nil {
+				// Counted here; the poll's error is the last one.
+				b.r.Note(string(m.opts.ID), bus.Classify(failed))
+			}
+			failed = err
+			if errors.Is(err, bus.ErrTimeout) {
+				break // the meter does not answer
 			}
 			continue
 		}
-		for _, g := range m.groups {
-			t := g.next
-			if t.Before(m.retryAt) {
-				t = m.retryAt
-			}
-			if next.IsZero() || t.Before(next) {
-				next = t
-			}
-		}
+		readings = m.decode(bt, resp, at, readings)
 	}
-	if best != nil {
-		return best, 0
-	}
-	if next.IsZero() {
-		return nil, -1
-	}
-	return nil, max(next.Sub(now), 0)
-}
-
-// step sends one request of m's poll (starting the poll if none is under
-// way) and finishes the poll after its last request.
-func (b *Bus) step(ctx context.Context, m *busMeter) error {
-	b.turn++
-	m.served = b.turn
-	if m.poll == nil {
+	// The poll's outcome is in Stats before the readings are handed on
+	// (the scheduler's Health has it once the job has returned).
+	if failed != nil {
+		m.count(func(s *Stats) { s.FailedPolls++; s.Failures++; s.LastError = failed.Error() })
+	} else {
 		now := b.now()
-		m.poll = m.due(now)
-		if m.poll == nil {
-			return nil
-		}
-		m.batch, m.at, m.failed, m.readings = 0, now, false, m.readings[:0]
-		m.count(func(s *Stats) { s.Polls++ })
+		m.count(func(s *Stats) { s.Failures, s.LastSuccess = 0, now })
 	}
-	g := m.poll
-	bt := g.batches[m.batch]
-	resp, err := b.transact(ctx, m, bt.Request())
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		var ex *mb.Exception
-		if !errors.Is(err, ErrTimeout) && !errors.Is(err, ErrGarbled) && !errors.As(err, &ex) {
-			return fmt.Errorf("%w: meter %s: %w", ErrPort, m.opts.ID, err)
-		}
-		m.failed = true
-		m.mu.Lock()
-		wasHealthy := m.stats.Failures == 0
-		m.mu.Unlock()
-		level := slog.LevelDebug // a meter already failing is logged once, not at every poll
-		if wasHealthy {
-			level = slog.LevelWarn
-		}
-		b.log.Log(ctx, level, "modbus: read failed", "meter", m.opts.ID, "unit", m.opts.Unit,
-			"table", bt.Table.String(), "address", bt.Address, "count", bt.Count, "err", err)
-		m.count(func(s *Stats) { s.LastError = err.Error() })
-		if errors.Is(err, ErrTimeout) {
-			// The meter does not answer: leave the line to the others
-			// rather than time out on each of its requests.
-			return b.finish(ctx, m)
-		}
-	} else {
-		m.decode(bt, resp)
+	if err := m.deliver(ctx, readings, m.live[job]); err != nil {
+		return bus.Stop(err)
 	}
-	m.batch++
-	if m.batch < len(g.batches) {
-		return nil
+	if failed != nil {
+		return fmt.Errorf("modbus: meter %s unit %d, %s: %w", m.opts.ID, m.opts.Unit, job, failed)
 	}
-	return b.finish(ctx, m)
+	return nil
 }
 
-// finish ends m's poll: readings to the sink, the schedule advanced, the
-// backoff set or cleared.
-func (b *Bus) finish(ctx context.Context, m *busMeter) error {
-	g := m.poll
-	m.poll = nil
-	now := b.now()
-	g.next = nextTick(m.at, now, g.every)
-	if m.failed {
-		if m.backoff == 0 {
-			m.backoff = time.Second
-		} else {
-			m.backoff *= 2
-		}
-		limit := b.maxBO
-		if limit <= 0 {
-			limit = g.every
-			for _, x := range m.groups {
-				limit = min(limit, x.every)
-			}
-		}
-		m.backoff = min(m.backoff, max(limit, time.Second))
-		m.retryAt = now.Add(m.backoff)
-		for _, x := range m.groups {
-			if x.next.After(now) && x != g {
-				continue
-			}
-			x.next = m.retryAt // a failed group is tried again after the backoff
-		}
-		m.count(func(s *Stats) { s.FailedPolls++; s.Failures++ })
-	} else {
-		m.backoff, m.retryAt = 0, time.Time{}
-		m.mu.Lock()
-		if m.stats.Failures > 0 {
-			b.log.Info("modbus: meter answers again", "meter", m.opts.ID, "unit", m.opts.Unit, "failed_polls", m.stats.Failures)
-		}
-		m.stats.Failures, m.stats.LastSuccess = 0, now
-		m.mu.Unlock()
-	}
-	if len(m.readings) == 0 {
+// deliver hands readings to the sink: instantaneous values as live
+// values, the others to Append.
+func (m *busMeter) deliver(ctx context.Context, rs []meter.Reading, live bool) error {
+	if len(rs) == 0 {
 		return nil
 	}
-	rs := m.readings
 	m.count(func(s *Stats) { s.Readings += uint64(len(rs)) })
-	if g.live {
+	if live {
 		m.opts.Sink.Live(rs...)
 		return nil
 	}
-	var live, regs []meter.Reading
+	var lv, regs []meter.Reading
 	for _, r := range rs {
 		if r.OBIS.Instantaneous() {
-			live = append(live, r)
+			lv = append(lv, r)
 		} else {
 			regs = append(regs, r)
 		}
 	}
-	if len(live) > 0 {
-		m.opts.Sink.Live(live...)
+	if len(lv) > 0 {
+		m.opts.Sink.Live(lv...)
 	}
 	if len(regs) > 0 {
 		if err := m.opts.Sink.Append(ctx, regs...); err != nil {
@@ -443,24 +414,17 @@ func (b *Bus) finish(ctx context.Context, m *busMeter) error {
 	return nil
 }
 
-// nextTick is the first multiple of every (on the wall clock) after start
-// that is not before now: polls stay on their grid and one that ran long
-// skips the ticks it missed.
-func nextTick(start, now time.Time, every time.Duration) time.Time {
-	t := start.Truncate(every).Add(every)
-	if t.Before(now) {
-		t = now.Truncate(every).Add(every)
-	}
-	return t
-}
-
-// transact does one request with retries, counting what happens.
-func (b *Bus) transact(ctx context.Context, m *busMeter, req mb.Request) (mb.Response, error) {
+// transact does one request with retries, counting what happens; note
+// (if set) is told of each failure that is retried.
+func transact(ctx context.Context, c *Client, retries int, m *busMeter, req mb.Request, note func(error)) (mb.Response, error) {
 	var err error
-	for attempt := 0; attempt <= b.retries; attempt++ {
+	for attempt := 0; attempt <= retries; attempt++ {
+		if attempt > 0 && note != nil {
+			note(err)
+		}
 		m.count(func(s *Stats) { s.Requests++ })
 		var resp mb.Response
-		resp, err = b.c.Do(ctx, m.opts.Unit, req)
+		resp, err = c.Do(ctx, m.opts.Unit, req)
 		var ex *mb.Exception
 		switch {
 		case err == nil:
@@ -490,8 +454,8 @@ func (m *busMeter) count(f func(*Stats)) {
 	m.mu.Unlock()
 }
 
-// decode turns a batch's response into readings.
-func (m *busMeter) decode(bt Batch, resp mb.Response) {
+// decode appends a batch's response to rs as readings taken at at.
+func (m *busMeter) decode(bt Batch, resp mb.Response, at time.Time, rs []meter.Reading) []meter.Reading {
 	for _, r := range bt.Registers {
 		off := 2 * int(r.Address-bt.Address)
 		end := off + 2*r.Count()
@@ -503,10 +467,11 @@ func (m *busMeter) decode(bt Batch, resp mb.Response) {
 			m.count(func(s *Stats) { s.BadValues++ })
 			continue
 		}
-		m.readings = append(m.readings, meter.Reading{
-			Meter: m.opts.ID, OBIS: r.OBIS, Time: m.at, Value: v, Unit: r.Unit, Source: meter.SourceModbus,
+		rs = append(rs, meter.Reading{
+			Meter: m.opts.ID, OBIS: r.OBIS, Time: at, Value: v, Unit: r.Unit, Source: meter.SourceModbus,
 		})
 	}
+	return rs
 }
 
 // ReadAll reads every register of p from unit once, without a schedule,
@@ -514,11 +479,11 @@ func (m *busMeter) decode(bt Batch, resp mb.Response) {
 // requests that failed (the probe's read).
 func ReadAll(ctx context.Context, c *Client, unit byte, p *profile.Profile, id meter.MeterID, retries int) ([]meter.Reading, error) {
 	m := &busMeter{opts: MeterOptions{ID: id, Unit: unit, Profile: p}, stats: Stats{Exceptions: map[mb.ExceptionCode]uint64{}}}
-	m.at = c.now()
-	b := &Bus{c: c, retries: max(retries, 0), now: c.now}
+	at := c.now()
 	var errs []error
+	var rs []meter.Reading
 	for _, bt := range Plan(p.Registers, p.MaxRegisters, p.MaxGap) {
-		resp, err := b.transact(ctx, m, bt.Request())
+		resp, err := transact(ctx, c, max(retries, 0), m, bt.Request(), nil)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -526,12 +491,12 @@ func ReadAll(ctx context.Context, c *Client, unit byte, p *profile.Profile, id m
 			errs = append(errs, fmt.Errorf("%s registers %d…%d: %w", bt.Table, bt.Address, int(bt.Address)+int(bt.Count)-1, err))
 			continue
 		}
-		m.decode(bt, resp)
+		rs = m.decode(bt, resp, at, rs)
 	}
 	order := map[meter.OBIS]int{}
 	for i, r := range p.Registers {
 		order[r.OBIS] = i
 	}
-	sort.SliceStable(m.readings, func(i, j int) bool { return order[m.readings[i].OBIS] < order[m.readings[j].OBIS] })
-	return m.readings, errors.Join(errs...)
+	sort.SliceStable(rs, func(i, j int) bool { return order[rs[i].OBIS] < order[rs[j].OBIS] })
+	return rs, errors.Join(errs...)
 }
