@@ -38,7 +38,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"run", "-c FILE [--check]", "run the gateway daemon", false, (*cli).cmdRun},
-		{"demo", "[--data DIR] [--listen ADDR] [--mqtt URL [--mqtt-ca FILE]]", "run the gateway with simulated meters, no configuration needed", false, (*cli).cmdDemo},
+		{"demo", "[--data DIR] [--listen ADDR] [--han ADDR] [--mqtt URL [--mqtt-ca FILE]]", "run the gateway with simulated meters, no configuration needed", false, (*cli).cmdDemo},
 		{"readings", "[--data DIR | -c FILE] [--meter M] [--obis O] [--from T] [--to T] [--limit N] [--format table|json|csv]", "print stored readings", false, (*cli).cmdReadings},
 		{"meters", "[--data DIR | -c FILE] [--format table|json] [--nearby]", "list meters, their quantities and latest values; --nearby: wM-Bus health and meters heard nearby", false, (*cli).cmdMeters},
 		{"log", "[system|metrology|consumer] [--data DIR | -c FILE] [--verify] [--after N] [--format table|json]", "print or verify an event log", false, (*cli).cmdLog},
@@ -48,6 +48,7 @@ func commands() []command {
 		{"probe", "modbus|dlms|mbus [flags]", "read a meter once and print what it answers as JSON (installer's check)", false, (*cli).cmdProbe},
 		{"decode", "HEX [--key HEX] [--format json|table] | --file F", "decode wireless or wired M-Bus telegrams offline", false, (*cli).cmdDecode},
 		{"version", "", "print the version", false, (*cli).cmdVersion},
+		{"han", "pair [--meter ID]... | clients [revoke ID]", "in-home displays: a one-time pairing code, the paired displays, revoke one", false, (*cli).cmdHAN},
 		{"keys", "list | rotate | csr --subject S [--out F] | cert install FILE | import-meter-key METER [HEX] [--file F] [--kind K]", "the gateway's keys: data keys, signing key and certificate, meter keys", false, (*cli).cmdKeys},
 		{"verify", "FILE [--pubkey PEM | --cert PEM | --no-verify] [--format text|json]", "decode an MQTT uplink message saved to FILE, check its signature, print its readings", false, (*cli).cmdVerify},
 		{"stress", "--data DIR [--producers P] [--batch K] [--batches N] [--events-every E]", "storage stress and crash-test tool", true, (*cli).cmdStress},

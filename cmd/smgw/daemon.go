@@ -56,7 +56,8 @@ func (c *cli) cmdRun(ctx context.Context, args []string) int {
 func (c *cli) cmdDemo(ctx context.Context, args []string) int {
 	fs := c.flagSet("demo")
 	data := fs.String("data", "", "the demo's data `directory` (default: the user cache directory's smgw/demo)")
-	listen := fs.String("listen", "127.0.0.1:8080", "the status page's `address`; \"\" turns it off")
+	listen := fs.String("listen", "127.0.0.1:8081", "the status page's `address`; \"\" turns it off")
+	hanAddr := fs.String("han", defaultDemoHAN, "the in-home display page's `address` (no pairing in the demo); \"\" turns it off") // han.go
 	mqttURL := fs.String("mqtt", "", "publish readings to the MQTT broker at `URL` (mqtt://host:port or mqtts://host:port); without it they queue in the outbox")
 	mqttCA := fs.String("mqtt-ca", "", "PEM `file` with the CA that signed the broker's certificate, for mqtts://")
 	pos, code := parseFlags(fs, args)
@@ -96,6 +97,12 @@ func (c *cli) cmdDemo(ctx context.Context, args []string) int {
 		cfg.Status.AllowRemote = true
 		opts.StatusListener = ln
 	}
+	if err := c.demoHAN(opts, *hanAddr, flagGiven(fs, "han")); err != nil { // han.go
+		if opts.StatusListener != nil {
+			opts.StatusListener.Close()
+		}
+		return c.fail("demo", err)
+	}
 	if err := cfg.Validate(); err != nil {
 		if opts.StatusListener != nil {
 			opts.StatusListener.Close()
@@ -114,6 +121,7 @@ func (c *cli) cmdDemo(ctx context.Context, args []string) int {
 			page = "http://" + addr
 		}
 		fmt.Fprintf(c.stderr, "smgw demo: status page %s, data in %s; try: smgw readings --data %s\n", page, dir, dir)
+		c.demoHANStarted(a) // han.go
 	})
 }
 

@@ -26,7 +26,7 @@ var probeSubcommands = []struct {
 }{
 	{"modbus", probeModbusSynopsis, (*cli).probeModbus},
 	{"dlms", probeDLMSSynopsis, (*cli).probeDLMS}, // probe_dlms.go
-	{"mbus", "(not yet supported)", nil},
+	{"mbus", probeMBusSynopsis, (*cli).probeMBus}, // probe_mbus.go
 }
 
 func (c *cli) cmdProbe(ctx context.Context, args []string) int {

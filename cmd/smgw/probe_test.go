@@ -59,7 +59,7 @@ func TestProbeUsage(t *testing.T) {
 	}{
 		{[]string{"probe"}, exitUsage, "usage: smgw probe PROTOCOL"},
 		{[]string{"probe", "dlms"}, exitUsage, "give either --port DEV or --tcp HOST:PORT"}, // probe_dlms_test.go
-		{[]string{"probe", "mbus"}, exitFail, "smgw probe mbus: not yet supported"},
+		{[]string{"probe", "mbus"}, exitUsage, "give either --port DEV or --tcp HOST:PORT"}, // probe_mbus_test.go
 		{[]string{"probe", "zigbee"}, exitUsage, `unknown protocol "zigbee"`},
 		{[]string{"probe", "modbus", "--unit", "1", "--profile", "sdm630"}, exitUsage, "give either --port DEV or --tcp HOST:PORT"},
 		{[]string{"probe", "modbus", "--port", "/dev/x", "--unit", "1"}, exitUsage, "--profile is required"},

@@ -263,6 +263,9 @@ func fmtStatus(st ctl.Status, now time.Time) string {
 		}
 		tw.Flush()
 	}
+	if st.LMN != nil {
+		b.WriteString(fmtLMN(st.LMN, now)) // lmnstatus.go
+	}
 	if len(st.Live) > 0 {
 		b.WriteString("live\n")
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)

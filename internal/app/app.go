@@ -97,6 +97,10 @@ type Options struct {
 	// of binding cfg.Status.Listen (tests and the demo bind port 0 so).
 	// The app closes it.
 	StatusListener net.Listener
+	// HANListener, if set, serves the HAN display page there in plain
+	// HTTP without pairing: only the demo sets it (han.go). The app
+	// closes it.
+	HANListener net.Listener
 	// NoSync skips fsync in the store (tests only).
 	NoSync bool
 	// LinkProbe replaces the kernel's view of the network interfaces for
@@ -122,6 +126,7 @@ type App struct {
 	wmbus    *wmbusService // nil without wM-Bus meters and receiver
 	modbus   []*modbusService
 	dlms     []*dlmsService // dlms.go
+	mbus     []*mbusService // mbus.go
 	ctl      *ctl.Server
 	sockLink string // the link in data_dir to the socket, "" if none was made
 	httpLn   net.Listener
@@ -144,6 +149,8 @@ type App struct {
 	link      *link.Monitor
 	modemPort closer
 	uplink    *mqtt.Uplink // uplink.go; nil without a broker
+	han       hanState     // han.go
+	zigbee    zigbeeState  // zigbee.go
 }
 
 // New does the fallible setup: it opens the key provider and the store,
@@ -259,6 +266,7 @@ func New(cfg *config.Config, opts *Options) (_ *App, err error) {
 	var wmbusMeters []config.Meter
 	var modbusMeters []config.Meter // modbus.go
 	var dlmsMeters []config.Meter   // dlms.go
+	var mbusMeters []config.Meter   // mbus.go
 	cfgMeters, err := a.withOverrides(cfg.Meters)
 	if err != nil {
 		return nil, err
@@ -280,6 +288,10 @@ func New(cfg *config.Config, opts *Options) (_ *App, err error) {
 			dlmsMeters = append(dlmsMeters, mc)
 			continue
 		}
+		if mc.Driver == config.DriverMBus {
+			mbusMeters = append(mbusMeters, mc)
+			continue
+		}
 		ms, err := newMeterService(mc, a.ingest, latest[mc.ID], o.InitialBackfill, o.Now, a.log)
 		if err != nil {
 			return nil, err
@@ -297,6 +309,9 @@ func New(cfg *config.Config, opts *Options) (_ *App, err error) {
 		return nil, err
 	}
 	if a.dlms, err = newDLMS(cfg, dlmsMeters, a.ingest, a.st, o.Now, a.log); err != nil {
+		return nil, err
+	}
+	if a.mbus, err = newMBus(cfg, mbusMeters, a.ingest, o.Now, a.log); err != nil {
 		return nil, err
 	}
 
@@ -361,6 +376,13 @@ func New(cfg *config.Config, opts *Options) (_ *App, err error) {
 			}}
 	}
 
+	if err := a.initHAN(context.Background()); err != nil { // han.go
+		return nil, err
+	}
+	if err := a.initZigbee(context.Background()); err != nil { // zigbee.go
+		return nil, err
+	}
+
 	// systemd.
 	wd := o.Watchdog
 	if wd == 0 {
@@ -386,6 +408,7 @@ func New(cfg *config.Config, opts *Options) (_ *App, err error) {
 	for _, d := range a.dlms {
 		probes = append(probes, Probe{Name: "dlms " + d.line.Name(), Last: d.Progress, Timeout: progressTimeout + d.period})
 	}
+	probes = append(probes, a.mbusProbes(progressTimeout)...) // mbus.go
 	for _, ms := range a.meters {
 		probes = append(probes, Probe{Name: "meter " + string(ms.id), Last: ms.Progress, Timeout: progressTimeout + ms.period})
 	}
@@ -488,6 +511,7 @@ func (a *App) Run(ctx context.Context) error {
 	for _, d := range a.dlms {
 		a.service(g, gctx, "dlms "+d.line.Name(), d.Run)
 	}
+	a.startMBus(g, gctx) // mbus.go
 	a.service(g, gctx, "control socket", a.ctl.Run)
 	a.service(g, gctx, "keys", a.runKeys) // keys.go
 	a.service(g, gctx, "control socket check", a.ctlCheck.Run)
@@ -498,6 +522,9 @@ func (a *App) Run(ctx context.Context) error {
 	a.service(g, gctx, "systemd notifier", a.notifier.Run)
 	a.service(g, gctx, "link", a.link.Run)
 	a.service(g, gctx, "mqtt", a.runUplink) // uplink.go
+	a.service(g, gctx, "han", a.runHAN)     // han.go
+	a.service(g, gctx, "han-extra", a.runHANExtra)
+	a.service(g, gctx, "zigbee", a.runZigbee)
 	a.service(g, gctx, "runtime meters", a.cmds.runRuntimeMeters)
 	a.notifier.Ready()
 	a.log.Info("gateway running", "gateway", a.cfg.Gateway.ID, "version", version.Version,
@@ -663,6 +690,8 @@ func (a *App) Close() error {
 		if a.httpLn != nil {
 			a.httpLn.Close() // when Serve never ran; closed twice otherwise
 		}
+		errs = append(errs, a.closeHAN()) // han.go
+		errs = append(errs, a.closeZigbee())
 		errs = append(errs, a.closeWAN())
 		if a.st != nil {
 			errs = append(errs, a.st.Close())
@@ -716,6 +745,7 @@ func (a *App) Status(ctx context.Context) (ctl.Status, error) {
 		Live:               a.ingest.LiveValues(),
 		Uplink:             a.uplinkStatus(), // uplink.go
 		Link:               a.linkStatus(),   // commands.go
+		LMN:                a.lmnStatus(),    // lmnstatus.go
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -33,6 +33,7 @@ type modbusService struct {
 	period   time.Duration // the longest poll period of its meters
 	progress atomic.Int64
 	bus      atomic.Pointer[lmnmodbus.Bus]
+	running  atomic.Bool // the bus runs on an open port (lmnstatus.go)
 }
 
 // newModbus builds one service per line of the enabled modbus meters,
@@ -203,7 +204,9 @@ func (s *modbusService) serve(ctx context.Context, port serial.Port, framing lmn
 			}
 		}
 	}()
+	s.running.Store(true)
 	err = bus.Run(ctx)
+	s.running.Store(false)
 	cancel()
 	<-done
 	return err

@@ -25,10 +25,18 @@ type Config struct {
 	Update Update `toml:"update"`
 	// Meters are the [[meter]] tables, in file order. Default: none.
 	Meters []Meter `toml:"meter"`
+	// HAN is the [han] table: the in-home display service (han.go).
+	HAN HAN `toml:"han"`
+	// MDNS and HASS are the [mdns] and [hass] tables: DNS-SD on the HAN
+	// and Home Assistant publication (hanextra.go).
+	MDNS MDNS `toml:"mdns"`
+	HASS HASS `toml:"hass"`
 	// Buses are the [[bus]] tables: settings of the serial lines and TCP
 	// links that driver "modbus" meters name by port or tcp (modbus.go).
 	// Default: none (every line at its defaults).
 	Buses []Bus `toml:"bus"`
+	// Zigbee is the [zigbee] table: the Smart Energy ESI (zigbee.go).
+	Zigbee Zigbee `toml:"zigbee"`
 }
 
 // Gateway is the [gateway] table.
@@ -285,6 +293,7 @@ func defaults() *Config {
 		WMBus:    defaultWMBus(),
 		Clock:    defaultClock(),
 		Update:   defaultUpdate(),
+		HAN:      defaultHAN(),
 	}
 }
 

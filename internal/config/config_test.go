@@ -43,6 +43,7 @@ func TestDefault(t *testing.T) {
 		WMBus:    WMBus{LinkMode: "C1/T1", MaxClockSkew: Duration(time.Hour), DupWindow: Duration(2 * time.Minute)},
 		Clock:    Clock{Source: "none", Untrusted: "flag", JumpThreshold: Duration(2 * time.Second)},
 		Update:   Update{Keyring: "/etc/smgw/update-keyring.pem", Installer: "dbus", Rauc: "/usr/bin/rauc", MaxSize: 256 << 20},
+		HAN:      defaultHAN(),
 		// [wan.link], [wan.modem], [wan.commands] (wan.go) and [wan.mqtt] (mqtt.go, checked in mqtt_test.go).
 		WAN: WAN{
 			Link:     Link{Ethernet: "eth0", LTE: "wwan0", ProbeEvery: Duration(10 * time.Second)},
@@ -118,6 +119,7 @@ func TestParseFull(t *testing.T) {
 		Clock:    Clock{Source: "any", Untrusted: "hold", JumpThreshold: Duration(5 * time.Second)},
 		Update:   Update{Keyring: "/srv/smgw/keyring.pem", Installer: "command", Rauc: "/opt/rauc/bin/rauc", Compatible: "smgw-board-1", MaxSize: 256 << 20},
 		WMBus:    defaultWMBus(),
+		HAN:      defaultHAN(),
 		WAN: WAN{
 			Link:  Link{Ethernet: "end0", LTE: "wwan1", ProbeEvery: Duration(30 * time.Second)},
 			Modem: Modem{Device: "/dev/ttyUSB2", APN: "iot.example", DailyBudget: 50 * MiB},

@@ -340,7 +340,7 @@ func (c *Config) modbusProblems() []problem {
 		}
 	}
 	for i, m := range c.Meters {
-		if m.Driver == DriverModbus || m.Driver == DriverDLMS { // dlms checks its own (dlms.go)
+		if m.Driver == DriverModbus || m.Driver == DriverDLMS || m.Driver == DriverMBus { // dlms, mbus check their own (dlms.go, mbus.go)
 			continue
 		}
 		key := func(k string) string { return fmt.Sprintf("meter[%d].%s", i, k) }

@@ -58,7 +58,7 @@ var (
 	logLevels   = []string{"debug", "info", "warn", "error"}
 	logFormats  = []string{"auto", "text", "json"}
 	keyProvider = []string{KeyProviderDev, KeyProviderTPM}
-	drivers     = []string{DriverSim, DriverWMBus, DriverModbus, DriverDLMS}
+	drivers     = []string{DriverSim, DriverWMBus, DriverModbus, DriverDLMS, DriverMBus}
 	simProfiles = []string{ProfileElectricity, ProfileWater, ProfileHeat}
 )
 
@@ -188,6 +188,10 @@ func (c *Config) problems() []problem {
 	ps = append(ps, c.applianceProblems()...)
 	ps = append(ps, c.modbusProblems()...)
 	ps = append(ps, c.dlmsProblems()...)
+	ps = append(ps, c.mbusProblems()...) // mbus.go
+	ps = append(ps, c.hanProblems()...)
+	ps = append(ps, c.hanExtraProblems()...) // hanextra.go
+	ps = append(ps, c.zigbeeProblems()...)   // zigbee.go
 	return ps
 }
 

@@ -81,6 +81,8 @@ type Status struct {
 	Uplink *UplinkStatus
 	// Link is the WAN link's state (link.go); nil when unknown.
 	Link *LinkStatus
+	// LMN is the RS-485 meter lines' health (lmn.go); nil without any.
+	LMN *LMNStatus
 }
 
 // ServiceStatus describes one service of the daemon.

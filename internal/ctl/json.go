@@ -76,6 +76,7 @@ type wireStatus struct {
 	Live               []wireReading       `json:"live"`
 	Uplink             *UplinkStatus       `json:"uplink,omitempty"`
 	Link               *LinkStatus         `json:"link,omitempty"`
+	LMN                *LMNStatus          `json:"lmn,omitempty"`
 }
 
 type wireStats struct {
@@ -118,6 +119,7 @@ func (s Status) MarshalJSON() ([]byte, error) {
 		Live:     make([]wireReading, len(s.Live)),
 		Uplink:   s.Uplink,
 		Link:     s.Link,
+		LMN:      s.LMN,
 	}
 	for i, sv := range s.Services {
 		w.Services[i] = wireServiceStatus{Name: sv.Name, LastProgress: fmtTime(sv.LastProgress), Healthy: sv.Healthy, Err: sv.Err}
@@ -147,6 +149,7 @@ func (s *Status) UnmarshalJSON(p []byte) error {
 	x.MetersSeen, x.ReadingsLastMinute, x.WAN = w.MetersSeen, w.ReadingsLastMinute, w.WAN
 	x.Uplink = w.Uplink
 	x.Link = w.Link
+	x.LMN = w.LMN
 	x.Store.Appended, x.Store.Deferred, x.Store.Commits = w.Store.Appended, w.Store.Deferred, w.Store.Commits
 	x.Store.Compactions, x.Store.JournalBytes = w.Store.Compactions, w.Store.JournalBytes
 	x.Store.LastCommitTook = fromSeconds(w.Store.LastCommitTookSeconds)

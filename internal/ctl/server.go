@@ -229,13 +229,15 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /v1/log/{name}/verify", s.handleVerify)
 	s.keyRoutes(mux) // keys.go
 	mux.HandleFunc("GET /v1/wmbus", s.handleWMBus)
+	s.hanRoutes(mux) // han.go
+	s.zigbeeRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fmt.Errorf("%w: %s", ErrNotFound, r.URL.Path), nil)
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.handlers.Add(1)
 		defer s.handlers.Done()
-		if r.Method != http.MethodGet && r.Method != http.MethodHead && !(r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/v1/keys/")) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && !(r.Method == http.MethodPost && (strings.HasPrefix(r.URL.Path, "/v1/keys/") || strings.HasPrefix(r.URL.Path, "/v1/han/") || strings.HasPrefix(r.URL.Path, "/v1/zigbee/"))) {
 			w.Header().Set("Allow", "GET, HEAD")
 			writeErrorBody(w, http.StatusMethodNotAllowed, wireError{Error: "ctl: method " + r.Method + " not allowed", Code: "method"})
 			return

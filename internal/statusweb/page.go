@@ -32,6 +32,7 @@ type statusView struct {
 	ReadingsLastMinute                   uint64
 	Stats                                []statView
 	Services                             []serviceView
+	LMN                                  []lmnBusView // lmn.go
 }
 
 type statView struct {
@@ -137,6 +138,7 @@ func (h *handler) pageData(ctx context.Context) pageData {
 		for _, r := range st.Live {
 			d.Live = append(d.Live, h.valueView(r, now))
 		}
+		sv.LMN = h.lmnView(st.LMN, now)
 		d.Status = sv
 	}
 

@@ -1,5 +1,7 @@
 // Package statusweb is the gateway's local status page, served by the
-// daemon (and `smgw demo`) on 127.0.0.1:8080: one self-contained HTML page
+// daemon on 127.0.0.1:8080 (status.listen) and by `smgw demo` on
+// 127.0.0.1:8081, the demo's 8080 being the in-home display page
+// (internal/han/web): one self-contained HTML page
 // (no external assets, works offline) with the gateway's state, its
 // services and store, each meter's latest values and a chart of the last
 // 24 hours of consumption, kept live by a small script polling the JSON API

@@ -142,6 +142,33 @@
     }
   }
 
+  // The RS-485 meters' health rows (server-rendered; updated in place).
+  function updateLMN(lmn) {
+    for (const b of (lmn && lmn.buses) || []) {
+      for (const m of b.meters || []) {
+        const tr = document.querySelector('tr[data-lmn="' + CSS.escape(m.meter) + '"]');
+        if (!tr) continue;
+        const f = (name) => tr.querySelector('[data-f="' + name + '"]');
+        tr.className = m.state === "ok" || m.state === "waiting" ? "ok" : "bad";
+        setText(f("state"), m.state);
+        const t = f("last_success");
+        if (t) {
+          t.setAttribute("datetime", m.last_success || "");
+          setText(t, m.last_success ? fmtAgo(now() - Date.parse(m.last_success)) : "never");
+        }
+        setText(f("consecutive_failures"), String(m.consecutive_failures));
+        setText(f("timeouts"), String(m.timeouts));
+        setText(f("frame_errors"), String(m.frame_errors));
+        setText(f("retries"), String(m.retries));
+        const kinds = Object.keys(m.protocol || {}).sort().map((k) => k + " " + m.protocol[k]);
+        if (m.other) kinds.push("other " + m.other);
+        setText(f("refused"), kinds.length ? kinds.join(", ") : "0");
+        const e = f("last_error");
+        if (e) setText(e, (m.last_error || "") + (m.last_error_at ? " (" + fmtAgo(now() - Date.parse(m.last_error_at)) + ")" : ""));
+      }
+    }
+  }
+
   function updateStatus(st) {
     setText(document.getElementById("gateway-id"), st.gateway_id);
     setText(document.getElementById("version"), st.version);
@@ -152,6 +179,7 @@
     setText(document.getElementById("readings-last-minute"), String(st.readings_last_minute));
     if (st.store) updateStats(st.store);
     updateServices(st.services);
+    updateLMN(st.lmn);
     updateLive(st.live);
   }
 

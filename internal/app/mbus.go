@@ -1,0 +1,212 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/smgw/smgw/hal/serial"
+	"github.com/smgw/smgw/internal/config"
+	"github.com/smgw/smgw/internal/lmn/bus"
+	lmnmbus "github.com/smgw/smgw/internal/lmn/mbus"
+	"github.com/smgw/smgw/internal/meter"
+	"golang.org/x/sync/errgroup"
+)
+
+// mbusService owns one wired M-Bus line: it opens the port (again, after
+// a failure), runs the line's bus scheduler and hands the readings to the
+// ingest pipeline. Its progress ticks while jobs finish, whether the
+// meters answer or not (their health is in Health and the log).
+type mbusService struct {
+	line     config.MBusLine
+	meters   []lmnmbus.MeterOptions
+	log      *slog.Logger
+	now      func() time.Time
+	reopen   time.Duration
+	period   time.Duration
+	progress atomic.Int64
+	cur      atomic.Pointer[lmnmbus.Line]
+}
+
+// mbusMeterOptions maps a [[meter]] table onto the driver's options.
+func mbusMeterOptions(mc config.Meter) (lmnmbus.MeterOptions, error) {
+	primary, sec, ok := mc.MBusAddress()
+	if !ok {
+		return lmnmbus.MeterOptions{}, fmt.Errorf("address %q is not an M-Bus address", mc.Address)
+	}
+	o := lmnmbus.MeterOptions{ID: mc.ID, Secondary: sec, Interval: mc.Interval.Std()}
+	if sec == nil {
+		o.Primary = byte(primary)
+	}
+	if mc.Medium != "" {
+		d, ok := lmnmbus.MediumByName(mc.Medium)
+		if !ok {
+			return o, fmt.Errorf("unknown medium %q", mc.Medium)
+		}
+		o.Medium = d
+	}
+	return o, nil
+}
+
+// newMBus builds one service per line of the enabled mbus meters.
+func newMBus(cfg *config.Config, meters []config.Meter, in *Ingest, now func() time.Time, log *slog.Logger) ([]*mbusService, error) {
+	if len(meters) == 0 {
+		return nil, nil
+	}
+	c := *cfg
+	c.Meters = meters
+	var out []*mbusService
+	for _, l := range c.MBusLines() {
+		s := &mbusService{line: l, now: now, reopen: 5 * time.Second, log: log.With("service", "mbus "+l.Name())}
+		for _, mc := range l.Meters {
+			o, err := mbusMeterOptions(mc)
+			if err != nil {
+				return nil, fmt.Errorf("%w: meter %s: %w", ErrRefused, mc.ID, err)
+			}
+			o.Sink = &mbusSink{in: in, s: s}
+			o.Now = now
+			s.period = max(s.period, o.Interval, 15*time.Minute)
+			s.meters = append(s.meters, o)
+		}
+		s.tick()
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// mbusSink hands readings to the ingest pipeline and ticks progress.
+type mbusSink struct {
+	in *Ingest
+	s  *mbusService
+}
+
+func (d *mbusSink) Append(ctx context.Context, rs ...meter.Reading) error {
+	err := d.in.Append(ctx, rs...)
+	d.s.tick()
+	return err
+}
+
+func (d *mbusSink) Live(rs ...meter.Reading) {
+	d.in.Live(rs...)
+	d.s.tick()
+}
+
+func (s *mbusService) tick() { s.progress.Store(s.now().UnixNano()) }
+
+// Progress is when the line's loop last made progress.
+func (s *mbusService) Progress() time.Time { return time.Unix(0, s.progress.Load()) }
+
+// Health returns the meters' counters (nil before the port is open).
+func (s *mbusService) Health() []bus.Health {
+	if l := s.cur.Load(); l != nil {
+		return l.Health()
+	}
+	return nil
+}
+
+func (s *mbusService) open(ctx context.Context) (serial.Port, error) {
+	if s.line.TCP != "" {
+		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		return serial.DialTCP(dctx, s.line.TCP)
+	}
+	sc := &serial.Config{Name: filepath.Clean(s.line.Port), Baud: s.line.Baud, Parity: serial.ParityEven}
+	if s.line.RS485 {
+		sc.RS485 = &serial.RS485{Enabled: true, RTSOnSend: !s.line.RTSActiveLow, RTSAfterSend: s.line.RTSActiveLow,
+			DelayBefore: time.Duration(s.line.RTSDelayBeforeMS) * time.Millisecond, DelayAfter: time.Duration(s.line.RTSDelayAfterMS) * time.Millisecond}
+	}
+	return serial.Open(sc)
+}
+
+// masterOptions are the line's timing from its [[bus]] table.
+func (s *mbusService) masterOptions() lmnmbus.MasterOptions {
+	o := lmnmbus.MasterOptions{Baud: s.line.Baud, Timeout: time.Duration(s.line.TimeoutMS) * time.Millisecond, Retries: s.line.Retries}
+	if s.line.TCP != "" && o.Timeout == 0 {
+		o.Timeout = 330*time.Second/time.Duration(max(s.line.Baud, 300)) + 500*time.Millisecond // the converter's latency too
+	}
+	return o
+}
+
+// Run serves the line until ctx ends.
+func (s *mbusService) Run(ctx context.Context) error {
+	failing := false
+	for {
+		s.tick()
+		port, err := s.open(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, serial.ErrConfig) || errors.Is(err, serial.ErrRS485Unsupported) {
+				return fmt.Errorf("%w: %w", ErrRefused, err)
+			}
+			if !failing {
+				s.log.Warn("mbus: cannot open the line; retrying", "err", err, "every", s.reopen)
+				failing = true
+			}
+			if sleepCtx(ctx, s.reopen) != nil {
+				return nil
+			}
+			continue
+		}
+		failing = false
+		line := lmnmbus.NewLine(port, &lmnmbus.LineOptions{Master: s.masterOptions(), Log: s.log})
+		for _, o := range s.meters {
+			if _, err := line.AddMeter(o); err != nil {
+				port.Close()
+				return fmt.Errorf("%w: %w", ErrRefused, err)
+			}
+		}
+		s.cur.Store(line)
+		tctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			t := time.NewTicker(5 * time.Second)
+			defer t.Stop()
+			last := uint64(0)
+			for {
+				select {
+				case <-tctx.Done():
+					return
+				case <-t.C:
+					if n := line.Ticks(); n != last {
+						last = n
+						s.tick()
+					}
+				}
+			}
+		}()
+		err = line.Run(ctx)
+		cancel()
+		<-done
+		port.Close()
+		if ctx.Err() != nil || err == nil {
+			return nil
+		}
+		s.log.Warn("mbus: the line failed; reopening", "err", err)
+		if sleepCtx(ctx, s.reopen) != nil {
+			return nil
+		}
+	}
+}
+
+// mbusProbes are the watchdog probes of the mbus lines.
+func (a *App) mbusProbes(progressTimeout time.Duration) []Probe {
+	var out []Probe
+	for _, s := range a.mbus {
+		out = append(out, Probe{Name: "mbus " + s.line.Name(), Last: s.Progress, Timeout: progressTimeout + s.period})
+	}
+	return out
+}
+
+// startMBus runs the mbus lines as services of the group.
+func (a *App) startMBus(g *errgroup.Group, ctx context.Context) {
+	for _, s := range a.mbus {
+		a.service(g, ctx, "mbus "+s.line.Name(), s.Run)
+	}
+}
