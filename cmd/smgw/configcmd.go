@@ -239,6 +239,61 @@ backoff_max = {{q .WAN.MQTT.BackoffMax.String}}
 # published again while connected (1m…24h); also at every connection.
 status_every = {{q .WAN.MQTT.StatusEvery.String}}
 
+[han]
+# The in-home display service on the home area network (docs/han.md).
+enabled = {{.HAN.Enabled}}
+# The HAN's interface (e.g. the HomePlug Green PHY bridge); the service
+# listens on its addresses only, never on a WAN interface.
+interface = {{q .HAN.Interface}}
+# Addresses to listen on besides the interface's; never 0.0.0.0 or ::.
+{{if .HAN.Addresses}}addresses = {{list .HAN.Addresses}}{{else}}# addresses = ["192.168.7.1"]{{end}}
+# 0 is 8443 with TLS, 8080 without.
+port = {{.HAN.Port}}
+# HTTPS with the gateway's certificate; false only on a closed network.
+tls = {{.HAN.TLS}}
+# The household's meters displays are paired to; none is every meter.
+# meters = ["elec-1"]
+# Each paired client's request rate and burst.
+rate_per_minute = {{.HAN.RatePerMinute}}
+burst = {{.HAN.Burst}}
+# How long a code from "smgw han pair" stays valid (1m…1h).
+pairing_code_lifetime = {{q .HAN.PairingCodeLifetime.String}}
+max_clients = {{.HAN.MaxClients}}
+
+[mdns]
+# DNS-SD (_smartenergy._tcp, _https._tcp) on [han] interface only.
+enabled = {{.MDNS.Enabled}}
+instance = {{q .MDNS.Instance}}
+level = {{q .MDNS.Level}}
+
+[hass]
+# Readings to a Home Assistant MQTT broker on the HAN, with discovery
+# (docs/home-assistant.md).
+enabled = {{.HASS.Enabled}}
+broker = {{q .HASS.Broker}}
+username = {{q .HASS.Username}}
+password = {{q .HASS.Password}}
+ca_file = {{q .HASS.CAFile}}
+discovery_prefix = {{q .HASS.DiscoveryPrefix}}
+base_topic = {{q .HASS.BaseTopic}}
+# meters = ["elec-1"]        # none is [han] meters, or every meter
+
+[zigbee]
+# The Zigbee Smart Energy ESI for in-home displays (docs/zigbee-esi.md).
+enabled = {{.Zigbee.Enabled}}
+# The co-processor's serial device, e.g. "/dev/smgw/zigbee".
+port = {{q .Zigbee.Port}}
+driver = {{q .Zigbee.Driver}}
+# 11…26; 0 is 15. PAN ids left 0/"" are picked once and kept.
+channel = {{.Zigbee.Channel}}
+pan_id = {{.Zigbee.PANID}}
+extended_pan_id = {{q .Zigbee.ExtendedPANID}}
+# The meter served on the Metering cluster, and gas and water mirrors.
+electricity = {{q .Zigbee.Electricity}}
+gas = {{q .Zigbee.Gas}}
+water = {{q .Zigbee.Water}}
+provider_id = {{.Zigbee.ProviderID}}
+
 # RS-485 lines: one [[bus]] table each, for the settings of a line its
 # meters share (docs/serial.md). None by default; for example:
 #
