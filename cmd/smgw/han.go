@@ -24,11 +24,14 @@ import (
 const hanUsage = `usage: smgw han pair [--meter ID]... [--data DIR | -c FILE] [--format text|json]
        smgw han clients [--data DIR | -c FILE] [--format table|json]
        smgw han clients revoke ID [--data DIR | -c FILE]
+       smgw han zigbee permit|devices|remove ...
 
 pair     print a one-time pairing code for an in-home display (valid a few
          minutes, single use), bound to the household's meters or to the
          meters given with --meter
 clients  list the paired displays; "revoke ID" revokes one at once
+zigbee   Zigbee Smart Energy displays: let one join by its install code,
+         list the network, remove one ("smgw han zigbee help")
 `
 
 func (c *cli) cmdHAN(ctx context.Context, args []string) int {
