@@ -191,6 +191,11 @@ func TestErrorStatuses(t *testing.T) {
 	if !sawReadOnly || !sawUnsup {
 		t.Errorf("READ_ONLY write response %v, UNSUPPORTED_ATTRIBUTE record %v", sawReadOnly, sawUnsup)
 	}
+	// The garbage frame went last; the responses above do not wait for it.
+	deadline := time.Now().Add(5 * time.Second)
+	for e.svc.Stats().Malformed == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if e.svc.Stats().Malformed != 1 {
 		t.Errorf("malformed count %d", e.svc.Stats().Malformed)
 	}
