@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/smgw/smgw/internal/lmn/modbus/modbustest"
 )
 
 // The meter behind the USB-serial adapter SMGW-RS485-0: an Eastron SDM120
-// as Debian's pymodbus serves it (testdata/pymodbus_server.py), on a pty
+// as Debian's pymodbus serves it (modbustest's pymodbus_server.py), on a pty
 // that socat joins to QEMU's side of the adapter.
 const (
 	meterProfile = "sdm120"
@@ -87,7 +89,11 @@ func startMeterSim(t *testing.T, work, sock string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	cmd := exec.Command("/usr/bin/python3", filepath.Join("testdata", "pymodbus_server.py"), pty, img)
+	script := filepath.Join(t.TempDir(), "pymodbus_server.py")
+	if err := os.WriteFile(script, modbustest.ServerScript(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("/usr/bin/python3", script, pty, img)
 	stdin, _ := cmd.StdinPipe() // the server stops when its stdin closes
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr

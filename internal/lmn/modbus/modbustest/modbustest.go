@@ -26,6 +26,11 @@ import (
 //go:embed pymodbus_server.py
 var serverScript []byte
 
+// ServerScript returns the pymodbus server script StartPymodbus runs, for
+// tests that start it their own way (the appliance boot test runs it
+// behind an emulated USB adapter).
+func ServerScript() []byte { return serverScript }
+
 // Image is a register image: unit → table ("input", "holding") → address
 // (decimal) → value.
 type Image map[byte]map[string]map[string]uint16
