@@ -25,14 +25,13 @@ import (
 // to the ingest pipeline. Its progress ticks while jobs finish, whether
 // the meters answer or not (their health is in Health and the log).
 type dlmsService struct {
-	line     config.DLMSLine
-	meters   []lmndlms.MeterOptions
-	log      *slog.Logger
-	now      func() time.Time
-	reopen   time.Duration
-	period   time.Duration
-	progress atomic.Int64
-	cur      atomic.Pointer[lmndlms.Line]
+	line   config.DLMSLine
+	meters []lmndlms.MeterOptions
+	log    *slog.Logger
+	reopen time.Duration
+	period time.Duration
+	lineProgress
+	cur atomic.Pointer[lmndlms.Line]
 }
 
 // dlmsSecret reads a sealed secret "dlms/<id>/<what>": 16 raw bytes or
@@ -133,13 +132,14 @@ func newDLMS(cfg *config.Config, meters []config.Meter, in *Ingest, st *store.St
 	c.Meters = meters
 	var out []*dlmsService
 	for _, l := range c.DLMSLines() {
-		s := &dlmsService{line: l, now: now, reopen: 5 * time.Second, log: log.With("service", "dlms "+l.Name())}
+		s := &dlmsService{line: l, reopen: 5 * time.Second, log: log.With("service", "dlms "+l.Name())}
+		s.now = now
 		for _, mc := range l.Meters {
 			o, err := dlmsMeterOptions(mc, st)
 			if err != nil {
 				return nil, fmt.Errorf("%w: meter %s: %w", ErrRefused, mc.ID, err)
 			}
-			o.Sink = &dlmsSink{in: in, s: s}
+			o.Sink = lineSink{in: in, p: &s.lineProgress}
 			o.Records = st
 			o.Now = now
 			o.Events = func(ctx context.Context, kind, msg string, attrs map[string]string) {
@@ -155,28 +155,6 @@ func newDLMS(cfg *config.Config, meters []config.Meter, in *Ingest, st *store.St
 	}
 	return out, nil
 }
-
-// dlmsSink hands readings to the ingest pipeline and ticks progress.
-type dlmsSink struct {
-	in *Ingest
-	s  *dlmsService
-}
-
-func (d *dlmsSink) Append(ctx context.Context, rs ...meter.Reading) error {
-	err := d.in.Append(ctx, rs...)
-	d.s.tick()
-	return err
-}
-
-func (d *dlmsSink) Live(rs ...meter.Reading) {
-	d.in.Live(rs...)
-	d.s.tick()
-}
-
-func (s *dlmsService) tick() { s.progress.Store(s.now().UnixNano()) }
-
-// Progress is when the line's loop last made progress.
-func (s *dlmsService) Progress() time.Time { return time.Unix(0, s.progress.Load()) }
 
 // Health returns the meters' counters (nil before the port is open).
 func (s *dlmsService) Health() []bus.Health {

@@ -13,7 +13,6 @@ import (
 	"github.com/smgw/smgw/internal/config"
 	"github.com/smgw/smgw/internal/lmn/bus"
 	lmnmbus "github.com/smgw/smgw/internal/lmn/mbus"
-	"github.com/smgw/smgw/internal/meter"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -22,14 +21,13 @@ import (
 // ingest pipeline. Its progress ticks while jobs finish, whether the
 // meters answer or not (their health is in Health and the log).
 type mbusService struct {
-	line     config.MBusLine
-	meters   []lmnmbus.MeterOptions
-	log      *slog.Logger
-	now      func() time.Time
-	reopen   time.Duration
-	period   time.Duration
-	progress atomic.Int64
-	cur      atomic.Pointer[lmnmbus.Line]
+	line   config.MBusLine
+	meters []lmnmbus.MeterOptions
+	log    *slog.Logger
+	reopen time.Duration
+	period time.Duration
+	lineProgress
+	cur atomic.Pointer[lmnmbus.Line]
 }
 
 // mbusMeterOptions maps a [[meter]] table onto the driver's options.
@@ -61,13 +59,14 @@ func newMBus(cfg *config.Config, meters []config.Meter, in *Ingest, now func() t
 	c.Meters = meters
 	var out []*mbusService
 	for _, l := range c.MBusLines() {
-		s := &mbusService{line: l, now: now, reopen: 5 * time.Second, log: log.With("service", "mbus "+l.Name())}
+		s := &mbusService{line: l, reopen: 5 * time.Second, log: log.With("service", "mbus "+l.Name())}
+		s.now = now
 		for _, mc := range l.Meters {
 			o, err := mbusMeterOptions(mc)
 			if err != nil {
 				return nil, fmt.Errorf("%w: meter %s: %w", ErrRefused, mc.ID, err)
 			}
-			o.Sink = &mbusSink{in: in, s: s}
+			o.Sink = lineSink{in: in, p: &s.lineProgress}
 			o.Now = now
 			s.period = max(s.period, o.Interval, 15*time.Minute)
 			s.meters = append(s.meters, o)
@@ -77,28 +76,6 @@ func newMBus(cfg *config.Config, meters []config.Meter, in *Ingest, now func() t
 	}
 	return out, nil
 }
-
-// mbusSink hands readings to the ingest pipeline and ticks progress.
-type mbusSink struct {
-	in *Ingest
-	s  *mbusService
-}
-
-func (d *mbusSink) Append(ctx context.Context, rs ...meter.Reading) error {
-	err := d.in.Append(ctx, rs...)
-	d.s.tick()
-	return err
-}
-
-func (d *mbusSink) Live(rs ...meter.Reading) {
-	d.in.Live(rs...)
-	d.s.tick()
-}
-
-func (s *mbusService) tick() { s.progress.Store(s.now().UnixNano()) }
-
-// Progress is when the line's loop last made progress.
-func (s *mbusService) Progress() time.Time { return time.Unix(0, s.progress.Load()) }
 
 // Health returns the meters' counters (nil before the port is open).
 func (s *mbusService) Health() []bus.Health {
