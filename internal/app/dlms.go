@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -175,70 +174,23 @@ func (s *dlmsService) open(ctx context.Context) (serial.Port, error) {
 
 // Run serves the line until ctx ends.
 func (s *dlmsService) Run(ctx context.Context) error {
-	failing := false
 	wrapper := false
 	for _, m := range s.line.Meters {
 		wrapper = wrapper || m.Wrapper
 	}
-	for {
-		s.tick()
-		port, err := s.open(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if errors.Is(err, serial.ErrConfig) {
-				return fmt.Errorf("%w: %w", ErrRefused, err)
-			}
-			if !failing {
-				s.log.Warn("dlms: cannot open the line; retrying", "err", err, "every", s.reopen)
-				failing = true
-			}
-			if sleepCtx(ctx, s.reopen) != nil {
-				return nil
-			}
-			continue
-		}
-		failing = false
+	return s.runLine(ctx, s.log, "dlms", s.reopen, s.open, func(ctx context.Context, port serial.Port) (bool, error) {
 		line := lmndlms.NewLine(port, &lmndlms.LineOptions{Wrapper: wrapper, Log: s.log})
 		for _, o := range s.meters {
 			if _, err := line.AddMeter(o); err != nil {
-				port.Close()
-				return fmt.Errorf("%w: %w", ErrRefused, err)
+				return false, fmt.Errorf("%w: %w", ErrRefused, err)
 			}
 		}
 		s.cur.Store(line)
-		tctx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			t := time.NewTicker(5 * time.Second)
-			defer t.Stop()
-			last := uint64(0)
-			for {
-				select {
-				case <-tctx.Done():
-					return
-				case <-t.C:
-					if n := line.Ticks(); n != last {
-						last = n
-						s.tick()
-					}
-				}
-			}
-		}()
-		err = line.Run(ctx)
-		cancel()
-		<-done
-		port.Close()
-		if ctx.Err() != nil || err == nil {
-			return nil
-		}
-		s.log.Warn("dlms: the line failed; reopening", "err", err)
-		if sleepCtx(ctx, s.reopen) != nil {
-			return nil
-		}
-	}
+		stop := s.watchTicks(ctx, line.Ticks)
+		err := line.Run(ctx)
+		stop()
+		return err != nil, err
+	})
 }
 
 // dlmsMeter returns the running driver of a dlms meter (a Disconnector),

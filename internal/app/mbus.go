@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -110,66 +109,19 @@ func (s *mbusService) masterOptions() lmnmbus.MasterOptions {
 
 // Run serves the line until ctx ends.
 func (s *mbusService) Run(ctx context.Context) error {
-	failing := false
-	for {
-		s.tick()
-		port, err := s.open(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if errors.Is(err, serial.ErrConfig) || errors.Is(err, serial.ErrRS485Unsupported) {
-				return fmt.Errorf("%w: %w", ErrRefused, err)
-			}
-			if !failing {
-				s.log.Warn("mbus: cannot open the line; retrying", "err", err, "every", s.reopen)
-				failing = true
-			}
-			if sleepCtx(ctx, s.reopen) != nil {
-				return nil
-			}
-			continue
-		}
-		failing = false
+	return s.runLine(ctx, s.log, "mbus", s.reopen, s.open, func(ctx context.Context, port serial.Port) (bool, error) {
 		line := lmnmbus.NewLine(port, &lmnmbus.LineOptions{Master: s.masterOptions(), Log: s.log})
 		for _, o := range s.meters {
 			if _, err := line.AddMeter(o); err != nil {
-				port.Close()
-				return fmt.Errorf("%w: %w", ErrRefused, err)
+				return false, fmt.Errorf("%w: %w", ErrRefused, err)
 			}
 		}
 		s.cur.Store(line)
-		tctx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			t := time.NewTicker(5 * time.Second)
-			defer t.Stop()
-			last := uint64(0)
-			for {
-				select {
-				case <-tctx.Done():
-					return
-				case <-t.C:
-					if n := line.Ticks(); n != last {
-						last = n
-						s.tick()
-					}
-				}
-			}
-		}()
-		err = line.Run(ctx)
-		cancel()
-		<-done
-		port.Close()
-		if ctx.Err() != nil || err == nil {
-			return nil
-		}
-		s.log.Warn("mbus: the line failed; reopening", "err", err)
-		if sleepCtx(ctx, s.reopen) != nil {
-			return nil
-		}
-	}
+		stop := s.watchTicks(ctx, line.Ticks)
+		err := line.Run(ctx)
+		stop()
+		return err != nil, err
+	})
 }
 
 // mbusProbes are the watchdog probes of the mbus lines.

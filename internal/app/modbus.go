@@ -24,16 +24,15 @@ import (
 // or not (their health is in the log and the meters' latest readings),
 // and stops if the loop hangs.
 type modbusService struct {
-	line     config.ModbusLine
-	meters   []lmnmodbus.MeterOptions
-	in       *Ingest
-	now      func() time.Time
-	log      *slog.Logger
-	reopen   time.Duration
-	period   time.Duration // the longest poll period of its meters
-	progress atomic.Int64
-	bus      atomic.Pointer[lmnmodbus.Bus]
-	running  atomic.Bool // the bus runs on an open port (lmnstatus.go)
+	line   config.ModbusLine
+	meters []lmnmodbus.MeterOptions
+	in     *Ingest
+	log    *slog.Logger
+	reopen time.Duration
+	period time.Duration // the longest poll period of its meters
+	lineProgress
+	bus     atomic.Pointer[lmnmodbus.Bus]
+	running atomic.Bool // the bus runs on an open port (lmnstatus.go)
 }
 
 // newModbus builds one service per line of the enabled modbus meters,
@@ -46,8 +45,9 @@ func newModbus(cfg *config.Config, meters []config.Meter, in *Ingest, now func()
 	c.Meters = meters
 	var out []*modbusService
 	for _, l := range c.ModbusLines() {
-		s := &modbusService{line: l, in: in, now: now, reopen: 5 * time.Second,
+		s := &modbusService{line: l, in: in, reopen: 5 * time.Second,
 			log: log.With("service", "modbus "+l.Name())}
+		s.now = now
 		for _, mc := range l.Meters {
 			name := mc.Profile
 			p, err := profile.Open(name)
@@ -65,11 +65,6 @@ func newModbus(cfg *config.Config, meters []config.Meter, in *Ingest, now func()
 	}
 	return out, nil
 }
-
-func (s *modbusService) tick() { s.progress.Store(s.now().UnixNano()) }
-
-// Progress is when the line's loop last made progress.
-func (s *modbusService) Progress() time.Time { return time.Unix(0, s.progress.Load()) }
 
 // Append implements lmnmodbus.Sink.
 func (s *modbusService) Append(ctx context.Context, rs ...meter.Reading) error {
@@ -123,43 +118,10 @@ func (s *modbusService) Run(ctx context.Context) error {
 	if l.Framing == config.FramingTCP {
 		framing = lmnmodbus.TCP
 	}
-	failing := false
-	for {
-		s.tick()
-		port, err := s.open(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if errors.Is(err, serial.ErrConfig) || errors.Is(err, serial.ErrRS485Unsupported) {
-				return fmt.Errorf("%w: %w", ErrRefused, err)
-			}
-			if !failing {
-				s.log.Warn("modbus: cannot open the line; retrying", "err", err, "every", s.reopen)
-				failing = true
-			}
-			if sleepCtx(ctx, s.reopen) != nil {
-				return nil
-			}
-			continue
-		}
-		if failing {
-			s.log.Info("modbus: line open again")
-			failing = false
-		}
-		err = s.serve(ctx, port, framing, bits)
-		port.Close()
-		if ctx.Err() != nil {
-			return nil
-		}
-		if !errors.Is(err, lmnmodbus.ErrPort) {
-			return err
-		}
-		s.log.Warn("modbus: the line failed; reopening", "err", err)
-		if sleepCtx(ctx, s.reopen) != nil {
-			return nil
-		}
-	}
+	return s.runLine(ctx, s.log, "modbus", s.reopen, s.open, func(ctx context.Context, port serial.Port) (bool, error) {
+		err := s.serve(ctx, port, framing, bits)
+		return errors.Is(err, lmnmodbus.ErrPort), err
+	})
 }
 
 func (s *modbusService) serve(ctx context.Context, port serial.Port, framing lmnmodbus.Framing, bits int) error {
@@ -178,37 +140,19 @@ func (s *modbusService) serve(ctx context.Context, port serial.Port, framing lmn
 		}
 	}
 	s.bus.Store(bus)
-	// The loop's progress: ticked here between polls too, so a line whose
+	// The loop's progress: ticked between polls too, so a line whose
 	// meters are all silent still shows a live loop.
-	tctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(5 * time.Second)
-		defer t.Stop()
-		last := uint64(0)
-		for {
-			select {
-			case <-tctx.Done():
-				return
-			case <-t.C:
-				var n uint64
-				for _, st := range bus.Stats() {
-					n += st.Requests + st.Polls
-				}
-				if n != last {
-					last = n
-					s.tick()
-				}
-			}
+	stop := s.watchTicks(ctx, func() uint64 {
+		var n uint64
+		for _, st := range bus.Stats() {
+			n += st.Requests + st.Polls
 		}
-	}()
+		return n
+	})
+	defer stop()
 	s.running.Store(true)
 	err = bus.Run(ctx)
 	s.running.Store(false)
-	cancel()
-	<-done
 	return err
 }
 
